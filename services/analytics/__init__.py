@@ -1,0 +1,1 @@
+"""Analytics: the Faust app that materialises job state, execution history and statistics."""

@@ -1,0 +1,104 @@
+"""Writes the `jobs` read model in batches.
+
+A batch of events is folded per job in memory (`jobview.evolve`) and each changed job becomes one
+write: an insert for a job seen for the first time, a replace otherwise. A short job's requested,
+started and finished events usually land in one batch, so it costs a single insert. Documents are
+kept in a bounded LRU cache so the fold rarely reads MongoDB; the cache is cleared whenever Kafka
+partitions move, because another process may have written those jobs meanwhile.
+"""
+
+import logging
+from collections import OrderedDict
+from collections.abc import Sequence
+from dataclasses import dataclass
+from typing import Any
+
+from motor.motor_asyncio import AsyncIOMotorDatabase
+from pymongo import InsertOne, ReplaceOne
+from pymongo.errors import BulkWriteError
+
+from services.analytics.jobview import Event, evolve
+from shared import mongo
+
+log = logging.getLogger(__name__)
+DUPLICATE_KEY = 11000
+
+
+@dataclass
+class Change:
+    """One job's document before and after a batch (before is None for a new job)."""
+
+    before: dict[str, Any] | None
+    after: dict[str, Any]
+
+
+class JobProjection:
+    def __init__(self, db: AsyncIOMotorDatabase, cache_size: int = 50_000) -> None:
+        self._jobs = db[mongo.JOBS]
+        self._cache: OrderedDict[str, dict[str, Any]] = OrderedDict()
+        self._cache_size = cache_size
+
+    async def ensure_indexes(self) -> None:
+        await self._jobs.create_index([("labels.schedule_id", 1), ("_id", -1)], sparse=True)
+
+    def forget(self) -> None:
+        self._cache.clear()
+
+    async def apply(self, events: Sequence[Event]) -> list[Change]:
+        job_ids = list(dict.fromkeys(event.job_id for event in events))
+        stored = await self._load(job_ids)
+        current = dict(stored)
+        for event in events:
+            updated = evolve(current.get(event.job_id), event)
+            if updated is not None:
+                current[event.job_id] = updated
+        changes = [
+            Change(stored.get(job_id), current[job_id])
+            for job_id in job_ids
+            if job_id in current and current[job_id] is not stored.get(job_id)
+        ]
+        if changes:
+            await self._write(changes, events)
+        return changes
+
+    async def _load(self, job_ids: list[str]) -> dict[str, dict[str, Any]]:
+        found = {job_id: self._cache[job_id] for job_id in job_ids if job_id in self._cache}
+        missing = [job_id for job_id in job_ids if job_id not in found]
+        if missing:
+            async for document in self._jobs.find({"_id": {"$in": missing}}):
+                found[document["_id"]] = document
+        return found
+
+    async def _write(self, changes: list[Change], events: Sequence[Event]) -> None:
+        operations = [
+            InsertOne(change.after) if change.before is None else ReplaceOne({"_id": change.after["_id"]}, change.after)
+            for change in changes
+        ]
+        try:
+            await self._jobs.bulk_write(operations, ordered=False)
+        except BulkWriteError as error:
+            conflicts = [changes[w["index"]] for w in error.details["writeErrors"] if w["code"] == DUPLICATE_KEY]
+            if len(conflicts) != len(error.details["writeErrors"]):
+                raise
+            await self._rebase(conflicts, events)
+        for change in changes:
+            self._remember(change.after)
+
+    async def _rebase(self, conflicts: list[Change], events: Sequence[Event]) -> None:
+        """Another writer created these jobs after we looked: fold our events onto its documents."""
+        log.info("rebasing %d job documents written concurrently", len(conflicts))
+        for change in conflicts:
+            job_id = change.after["_id"]
+            document = await self._jobs.find_one({"_id": job_id})
+            for event in events:
+                if event.job_id == job_id:
+                    document = evolve(document, event) or document
+            assert document is not None
+            await self._jobs.replace_one({"_id": job_id}, document, upsert=True)
+            change.after = document
+
+    def _remember(self, document: dict[str, Any]) -> None:
+        self._cache[document["_id"]] = document
+        self._cache.move_to_end(document["_id"])
+        while len(self._cache) > self._cache_size:
+            self._cache.popitem(last=False)

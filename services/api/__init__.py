@@ -1,0 +1,1 @@
+"""API gateway: FastAPI routes that publish commands to Kafka and answer queries from projections."""

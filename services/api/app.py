@@ -1,0 +1,59 @@
+"""The FastAPI application: lifespan (producer, database, outbox), error handlers, routers."""
+
+from collections.abc import AsyncIterator
+from contextlib import asynccontextmanager
+
+from fastapi import FastAPI
+from opentelemetry.instrumentation.fastapi import FastAPIInstrumentor
+
+from services.api.deps import Services
+from services.api.errors import install_error_handlers
+from services.api.limits import BodySizeLimit
+from services.api.outbox import Outbox
+from services.api.queries import JobQueries
+from services.api.routes import jobs_v1, seed_jobs
+from services.api.settings import ApiSettings
+from services.api.submission import JobSubmitter
+from shared import kafka, mongo
+
+
+def create_app(settings: ApiSettings) -> FastAPI:
+    @asynccontextmanager
+    async def lifespan(app: FastAPI) -> AsyncIterator[None]:
+        db = mongo.connect(settings, "jobstream-api")
+        outbox = Outbox(db[mongo.JOB_REQUESTS])
+        await outbox.ensure_indexes()
+        producer = kafka.make_producer(settings, "jobstream-api")
+        await producer.start()
+        outbox.start()
+        app.state.services = Services(
+            settings=settings,
+            db=db,
+            producer=producer,
+            submitter=JobSubmitter(outbox, db[mongo.JOB_REQUESTS], producer),
+            jobs=JobQueries(db),
+        )
+        try:
+            yield
+        finally:
+            await outbox.stop()
+            await producer.stop()
+            db.client.close()
+
+    app = FastAPI(
+        title="jobstream",
+        version="0.1.0",
+        summary="Run, schedule and analyse jobs: native programs, shell, HTTP POST, Python definitions.",
+        lifespan=lifespan,
+    )
+    install_error_handlers(app)
+    app.include_router(jobs_v1.router)
+    app.include_router(seed_jobs.router)
+
+    @app.get("/healthz", tags=["health"])
+    async def healthz() -> dict[str, str]:
+        return {"status": "ok"}
+
+    FastAPIInstrumentor.instrument_app(app, excluded_urls="healthz")
+    app.add_middleware(BodySizeLimit, max_bytes=settings.max_body_bytes)
+    return app

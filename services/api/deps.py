@@ -1,0 +1,28 @@
+"""What route handlers depend on, built once in the app's lifespan and injected with `Depends`."""
+
+from dataclasses import dataclass
+from typing import Annotated
+
+from aiokafka import AIOKafkaProducer
+from fastapi import Depends, Request
+from motor.motor_asyncio import AsyncIOMotorDatabase
+
+from services.api.queries import JobQueries
+from services.api.settings import ApiSettings
+from services.api.submission import JobSubmitter
+
+
+@dataclass
+class Services:
+    settings: ApiSettings
+    db: AsyncIOMotorDatabase
+    producer: AIOKafkaProducer
+    submitter: JobSubmitter
+    jobs: JobQueries
+
+
+def get_services(request: Request) -> Services:
+    return request.app.state.services
+
+
+ServicesDep = Annotated[Services, Depends(get_services)]

@@ -1,0 +1,96 @@
+"""Entry point: `python -m services.executor` (or `jobstream-executor`). Runs one executor process;
+start more of them to scale out: they share the work through the consumer group."""
+
+import asyncio
+import contextlib
+import logging
+import signal
+
+from services.executor.heartbeat import heartbeat, publish_heartbeats
+from services.executor.leases import Leases
+from services.executor.runners import Runners
+from services.executor.settings import ExecutorSettings
+from services.executor.worker import Executor
+from shared import kafka, mongo, topics
+from shared.definitions import registry
+from shared.errors import UndecodableMessage
+from shared.events import decode
+from shared.logs import setup_logging
+from shared.telemetry import setup_tracing
+
+log = logging.getLogger("executor")
+DRAIN_TIMEOUT_SECONDS = 30.0
+
+
+async def serve(settings: ExecutorSettings) -> None:
+    db = mongo.connect(settings, "jobstream-executor")
+    leases = Leases(db, settings.worker_id)
+    await leases.ensure_indexes()
+    producer = kafka.make_producer(settings, settings.worker_id)
+    consumer = kafka.make_consumer(settings, group_id=topics.GROUP_EXECUTOR)
+    # Every executor must see every command, so the control topic is read outside the group.
+    control = kafka.make_consumer(settings, topics.JOB_CONTROL, group_id=None, auto_offset_reset="latest")
+    holder: dict[str, Executor] = {}
+    runners = Runners(settings, registry, lambda request, name, data: holder["executor"].emit_progress(request, name, data))
+    executor = Executor(settings, producer, consumer, leases, runners)
+    holder["executor"] = executor
+    consumer.subscribe([topics.JOB_REQUESTED], listener=executor.rebalance_listener())
+
+    stop = asyncio.Event()
+    loop = asyncio.get_running_loop()
+    for signum in (signal.SIGINT, signal.SIGTERM):
+        loop.add_signal_handler(signum, stop.set)
+
+    await producer.start()
+    await consumer.start()
+    await control.start()
+    log.info("executor %s up: capabilities %s, %d slots", settings.worker_id, settings.capability_list(), settings.max_concurrent_executions)
+
+    async def read_control() -> None:
+        async for message in control:
+            try:
+                await executor.handle_control(decode(message.value))
+            except UndecodableMessage as error:
+                await kafka.dead_letter(producer, topics.JOB_CONTROL, message.value, str(error))
+            except Exception:
+                log.exception("control command failed")
+
+    state = {"value": "running"}
+    tasks = [
+        asyncio.create_task(executor.consume(), name="consume"),
+        asyncio.create_task(executor.dispatch(), name="dispatch"),
+        asyncio.create_task(executor.commit_periodically(), name="commit"),
+        asyncio.create_task(read_control(), name="control"),
+        asyncio.create_task(
+            publish_heartbeats(settings, producer, executor.running_job_ids, lambda: state["value"]), name="heartbeat"
+        ),
+    ]
+    stopped = asyncio.create_task(stop.wait())
+    done, _ = await asyncio.wait([*tasks, stopped], return_when=asyncio.FIRST_COMPLETED)
+    for task in done:
+        if task is not stopped and task.exception():
+            log.error("task %s died: %r", task.get_name(), task.exception())
+    state["value"] = "draining"
+    log.info("draining: waiting up to %.0fs for running attempts", DRAIN_TIMEOUT_SECONDS)
+    await executor.drain(DRAIN_TIMEOUT_SECONDS)
+    for task in tasks:
+        task.cancel()
+    with contextlib.suppress(Exception):
+        await kafka.publish(producer, topics.HEARTBEATS, heartbeat(settings, [], "stopped"))
+    await asyncio.gather(*tasks, return_exceptions=True)
+    await runners.close()
+    await control.stop()
+    await consumer.stop()
+    await producer.stop()
+    log.info("executor %s stopped", settings.worker_id)
+
+
+def main() -> None:
+    settings = ExecutorSettings()
+    setup_logging("executor", settings.log_level)
+    setup_tracing("executor", settings.tracing_exporter, settings.tracing_file)
+    asyncio.run(serve(settings))
+
+
+if __name__ == "__main__":
+    main()

@@ -1,0 +1,261 @@
+"""The executor's loop: read job requests ahead, run the highest-priority ones in free slots,
+report each attempt's start and outcome, and commit offsets only behind unfinished work.
+
+Event-driven end to end: a request is claimed and started as soon as it is consumed and a slot is
+free, with no polling interval in between.
+"""
+
+import asyncio
+import contextlib
+import heapq
+import itertools
+import logging
+from dataclasses import dataclass, field
+from datetime import UTC, datetime
+from typing import Any
+
+from aiokafka import AIOKafkaConsumer, AIOKafkaProducer, ConsumerRebalanceListener, TopicPartition
+from opentelemetry import trace
+
+from services.executor.leases import Leases
+from services.executor.offsets import OffsetTracker
+from services.executor.outcome import AttemptResult
+from services.executor.runners import AttemptControl, Runners
+from services.executor.settings import ExecutorSettings
+from shared import kafka, telemetry, topics
+from shared.errors import UndecodableMessage
+from shared.events import CancelJob, JobFinished, JobProgressed, JobRequested, JobStarted, decode
+from shared.retry import disposition, retry_at
+
+log = logging.getLogger(__name__)
+PRODUCER = "executor"
+COMMIT_INTERVAL_SECONDS = 1.0
+
+
+@dataclass(order=True)
+class Pending:
+    sort_key: tuple[int, int]
+    request: JobRequested = field(compare=False)
+    partition: TopicPartition = field(compare=False)
+    offset: int = field(compare=False)
+    headers: tuple[tuple[str, bytes], ...] = field(compare=False, default=())
+
+
+class Executor:
+    def __init__(
+        self,
+        settings: ExecutorSettings,
+        producer: AIOKafkaProducer,
+        consumer: AIOKafkaConsumer,
+        leases: Leases,
+        runners: Runners,
+    ) -> None:
+        self.settings = settings
+        self._producer = producer
+        self._consumer = consumer
+        self._leases = leases
+        self._runners = runners
+        self._offsets = OffsetTracker()
+        self._heap: list[Pending] = []
+        self._order = itertools.count()
+        self._running: dict[str, AttemptControl] = {}
+        self._tasks: set[asyncio.Task[None]] = set()
+        self._wakeup = asyncio.Event()
+        self._free_slots = settings.max_concurrent_executions
+        self._draining = False
+        self._tracer = telemetry.tracer("jobstream.executor")
+
+    # -- consumption ---------------------------------------------------------------------------
+    def rebalance_listener(self) -> ConsumerRebalanceListener:
+        executor = self
+
+        class Listener(ConsumerRebalanceListener):
+            async def on_partitions_revoked(self, revoked: list[TopicPartition]) -> None:
+                await executor._on_revoked(set(revoked))
+
+            async def on_partitions_assigned(self, assigned: list[TopicPartition]) -> None:
+                log.info("assigned %d partitions", len(assigned))
+
+        return Listener()
+
+    async def consume(self) -> None:
+        while not self._draining:
+            if len(self._heap) >= self.settings.prefetch:
+                await asyncio.sleep(0.01)
+                continue
+            batches = await self._consumer.getmany(timeout_ms=500, max_records=500)
+            for partition, messages in batches.items():
+                for message in messages:
+                    await self._accept(partition, message)
+            if batches:
+                self._wakeup.set()
+
+    async def _accept(self, partition: TopicPartition, message: Any) -> None:
+        self._offsets.add(partition, message.offset)
+        try:
+            request = decode(message.value)
+        except UndecodableMessage as error:
+            await kafka.dead_letter(self._producer, topics.JOB_REQUESTED, message.value, str(error))
+            self._offsets.done(partition, message.offset)
+            return
+        if not isinstance(request, JobRequested):
+            self._offsets.done(partition, message.offset)
+            return
+        item = Pending((-request.spec.priority, next(self._order)), request, partition, message.offset, tuple(message.headers or ()))
+        heapq.heappush(self._heap, item)
+
+    async def _on_revoked(self, revoked: set[TopicPartition]) -> None:
+        # Queued work on those partitions now belongs to another executor; it re-reads it from
+        # the committed offset. Running attempts finish here (their leases keep them unique).
+        await self.commit(revoked)
+        self._heap = [item for item in self._heap if item.partition not in revoked]
+        heapq.heapify(self._heap)
+        self._offsets.forget(revoked)
+
+    # -- dispatch ------------------------------------------------------------------------------
+    async def dispatch(self) -> None:
+        while True:
+            await self._wakeup.wait()
+            self._wakeup.clear()
+            while self._heap and self._free_slots > 0:
+                # Claim everything we can start now in one database round trip.
+                batch = [heapq.heappop(self._heap) for _ in range(min(self._free_slots, len(self._heap)))]
+                self._free_slots -= len(batch)
+                await self._start_batch(batch)
+
+    def _release_slot(self) -> None:
+        self._free_slots += 1
+        self._wakeup.set()
+
+    async def _start_batch(self, batch: list[Pending]) -> None:
+        try:
+            claimed = await self._leases.claim([(item.request.job_id, item.request.attempt) for item in batch])
+        except Exception:
+            log.exception("claiming leases failed; requests go back to the queue")
+            for item in batch:
+                heapq.heappush(self._heap, item)
+            self._free_slots += len(batch)
+            await asyncio.sleep(0.5)
+            self._wakeup.set()
+            return
+        for item, mine in zip(batch, claimed, strict=True):
+            if not mine:
+                log.debug("skip %s attempt %d: already claimed", item.request.job_id, item.request.attempt)
+                self._offsets.done(item.partition, item.offset)
+                self._release_slot()
+                continue
+            task = asyncio.create_task(self._run(item))
+            self._tasks.add(task)
+            task.add_done_callback(self._tasks.discard)
+
+    # -- one attempt ---------------------------------------------------------------------------
+    async def _run(self, item: Pending) -> None:
+        request = item.request
+        control = AttemptControl(self.settings.cancel_grace_ms / 1000)
+        self._running[request.job_id] = control
+        parent = telemetry.extract_context(item.headers)
+        try:
+            with self._tracer.start_as_current_span(
+                f"run {request.spec.kind}", context=parent, kind=trace.SpanKind.CONSUMER
+            ) as span:
+                span.set_attribute("job.id", request.job_id)
+                span.set_attribute("job.attempt", request.attempt)
+                await kafka.publish(
+                    self._producer,
+                    topics.JOB_STARTED,
+                    JobStarted(job_id=request.job_id, attempt=request.attempt, producer=PRODUCER, worker_id=self.settings.worker_id),
+                )
+                log.info("start %s attempt %d (%s)", request.job_id, request.attempt, request.spec.kind)
+                try:
+                    result = await self._runners.run(request, control)
+                except Exception as error:  # a runner bug must not take the executor down
+                    log.exception("runner failed for %s", request.job_id)
+                    result = AttemptResult("failed", error=f"executor error: {error}")
+                if control.cancel_reason and result.outcome != "succeeded":
+                    result.outcome = "cancelled"
+                span.set_attribute("job.outcome", result.outcome)
+                delivery = await self._publish_finished(request, result)
+            await delivery
+        except Exception:
+            log.exception("could not report the outcome of %s; it will be re-read after restart", request.job_id)
+            return
+        finally:
+            self._running.pop(request.job_id, None)
+            self._release_slot()
+        self._offsets.done(item.partition, item.offset)
+
+    async def _publish_finished(self, request: JobRequested, result: AttemptResult) -> "asyncio.Future[Any]":
+        spec = request.spec
+        decided = disposition(result.outcome, result.retryable, request.attempt, spec.max_attempts)
+        now = datetime.now(UTC)
+        finished = JobFinished(
+            job_id=request.job_id,
+            attempt=request.attempt,
+            producer=PRODUCER,
+            worker_id=self.settings.worker_id,
+            outcome=result.outcome,
+            disposition=decided,
+            exit_code=result.exit_code,
+            duration_ms=result.duration_ms,
+            cpu_percent=result.cpu_percent,
+            peak_rss_bytes=result.peak_rss_bytes,
+            memory_exceeded=result.memory_exceeded,
+            http_status=result.http_status,
+            error=result.error,
+            output_tail=result.output_tail,
+            result=result.result,
+            retry_at=retry_at(spec, request.attempt, now) if decided == "retry" else None,
+            spec=spec if decided == "retry" else None,
+        )
+        log.info("finish %s attempt %d: %s -> %s", request.job_id, request.attempt, result.outcome, decided)
+        return await kafka.publish(self._producer, topics.JOB_FINISHED, finished)
+
+    async def emit_progress(self, request: JobRequested, name: str, data: dict[str, Any]) -> None:
+        event = JobProgressed(job_id=request.job_id, attempt=request.attempt, producer=PRODUCER, name=name, data=data)
+        await kafka.publish(self._producer, topics.JOB_EVENTS, event)
+
+    # -- control -------------------------------------------------------------------------------
+    async def handle_control(self, command: Any) -> None:
+        if not isinstance(command, CancelJob):
+            return
+        control = self._running.get(command.job_id)
+        if control is not None:
+            log.info("cancel %s (running here)", command.job_id)
+            control.cancel(command.reason)
+            return
+        # Not running here: claim the attempt as cancelled so that no executor starts it.
+        # Every executor sees the command; the lease insert lets exactly one of them answer.
+        if await self._leases.claim_cancelled(command.job_id, command.attempt):
+            log.info("cancel %s attempt %d before it started", command.job_id, command.attempt)
+            finished = JobFinished(
+                job_id=command.job_id,
+                attempt=command.attempt,
+                producer=PRODUCER,
+                worker_id=self.settings.worker_id,
+                outcome="cancelled",
+                disposition="cancelled",
+                error=f"cancelled before start: {command.reason}",
+            )
+            await (await kafka.publish(self._producer, topics.JOB_FINISHED, finished))
+
+    # -- offsets and shutdown ------------------------------------------------------------------
+    async def commit(self, partitions: set[TopicPartition] | None = None) -> None:
+        offsets = self._offsets.committable(partitions)
+        if offsets:
+            with contextlib.suppress(Exception):
+                await self._consumer.commit(offsets)
+
+    async def commit_periodically(self) -> None:
+        while True:
+            await asyncio.sleep(COMMIT_INTERVAL_SECONDS)
+            await self.commit()
+
+    def running_job_ids(self) -> list[str]:
+        return list(self._running)
+
+    async def drain(self, timeout: float) -> None:
+        """Stop taking work and give running attempts `timeout` seconds to finish."""
+        self._draining = True
+        if self._tasks:
+            await asyncio.wait(set(self._tasks), timeout=timeout)
+        await self.commit()

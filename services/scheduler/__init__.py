@@ -1,0 +1,1 @@
+"""Scheduler: timers (delayed retries, one-off runs) and cron schedules, on APScheduler."""

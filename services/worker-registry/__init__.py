@@ -1,0 +1,1 @@
+"""Worker registry: the Faust app that tracks executors' health and capabilities."""

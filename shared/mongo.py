@@ -1,0 +1,27 @@
+"""MongoDB connection and the collection registry. Each collection has exactly one writing service
+(named beside it); every other service may only read it."""
+
+from motor.motor_asyncio import AsyncIOMotorClient, AsyncIOMotorDatabase
+
+from shared.settings import ServiceSettings
+
+# api
+JOB_REQUESTS = "job_requests"  # the accepted-request outbox, also idempotency keys
+# analytics
+JOBS = "jobs"  # one document per job: status, attempts, events (the main read model)
+STATS = "stats"  # counters and statistics maintained incrementally
+ALERTS = "alerts"
+# executor
+LEASES = "leases"  # one per (job_id, attempt): who runs it; makes redelivery a no-op
+# scheduler
+TIMERS = "timers"  # delayed retries and one-off runs that must survive a restart
+SCHEDULE_STATE = "schedule_state"
+# worker-registry
+WORKERS = "workers"
+
+
+def connect(settings: ServiceSettings, app_name: str) -> AsyncIOMotorDatabase:
+    client: AsyncIOMotorClient = AsyncIOMotorClient(
+        settings.mongo_url, appname=app_name, serverSelectionTimeoutMS=5000, tz_aware=True
+    )
+    return client[settings.mongo_database]

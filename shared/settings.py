@@ -1,0 +1,24 @@
+"""Settings common to every service, read from environment variables (documented in the README).
+
+Each service subclasses `ServiceSettings` with its own fields and builds it once in `main()`.
+"""
+
+from pydantic import Field
+from pydantic_settings import BaseSettings, SettingsConfigDict
+
+
+class ServiceSettings(BaseSettings):
+    model_config = SettingsConfigDict(env_file=".env", extra="ignore", populate_by_name=True)
+
+    kafka_bootstrap: str = Field("127.0.0.1:9092", alias="KAFKA_BOOTSTRAP")
+    mongo_url: str = Field("mongodb://127.0.0.1:27017", alias="MONGO_URL")
+    mongo_database: str = Field("jobstream", alias="MONGO_DATABASE")
+    log_level: str = Field("INFO", alias="LOG_LEVEL")
+    # none | console | jsonl (one JSON span per line in TRACING_FILE)
+    tracing_exporter: str = Field("none", alias="TRACING_EXPORTER")
+    tracing_file: str = Field(".data/traces.jsonl", alias="TRACING_FILE")
+    # Kafka group membership: Tansu makes a join wait about half the session timeout (DESIGN.md),
+    # so every consumer in every service uses these two values.
+    kafka_session_timeout_ms: int = Field(6000, alias="KAFKA_SESSION_TIMEOUT_MS")
+    kafka_heartbeat_interval_ms: int = Field(2000, alias="KAFKA_HEARTBEAT_INTERVAL_MS")
+    metrics_port: int = Field(0, alias="METRICS_PORT", description="Prometheus port; 0 disables it")

@@ -1,0 +1,50 @@
+"""Every Kafka topic and consumer group jobstream uses, with partitions and configs. No topic
+string appears anywhere else.
+
+Job topics share one partition count and are keyed by job_id, so a job's events stay ordered in one
+partition and the Faust apps can join them co-partitioned.
+"""
+
+from dataclasses import dataclass, field
+
+JOB_PARTITIONS = 6
+
+
+@dataclass(frozen=True)
+class TopicSpec:
+    name: str
+    partitions: int = JOB_PARTITIONS
+    config: dict[str, str] = field(default_factory=dict)
+
+
+JOB_REQUESTED = "job-requested"
+JOB_STARTED = "job-started"
+JOB_FINISHED = "job-finished"
+JOB_EVENTS = "job-events"  # progress and hook events emitted while an attempt runs
+JOB_CONTROL = "job-control"  # commands: cancel, orphaned-attempt notices
+HEARTBEATS = "heartbeats"
+SCHEDULES = "schedules"
+DEFINITIONS = "definitions"
+ALERTS = "alerts"
+DEAD_LETTER = "dead-letter"  # messages no consumer could decode, with the reason
+
+_COMPACT = {"cleanup.policy": "compact"}
+
+TOPICS: tuple[TopicSpec, ...] = (
+    TopicSpec(JOB_REQUESTED),
+    TopicSpec(JOB_STARTED),
+    TopicSpec(JOB_FINISHED),
+    TopicSpec(JOB_EVENTS),
+    TopicSpec(JOB_CONTROL),
+    TopicSpec(HEARTBEATS),
+    TopicSpec(SCHEDULES, config=_COMPACT),
+    TopicSpec(DEFINITIONS, partitions=1, config=_COMPACT),
+    TopicSpec(ALERTS),
+    TopicSpec(DEAD_LETTER, partitions=1),
+)
+
+# Consumer groups and Faust app ids.
+GROUP_EXECUTOR = "jobstream-executor"
+GROUP_SCHEDULER = "jobstream-scheduler"
+APP_ANALYTICS = "jobstream-analytics"
+APP_WORKER_REGISTRY = "jobstream-worker-registry"
