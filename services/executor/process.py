@@ -1,11 +1,15 @@
 """Runs one native process (argv list, never a shell unless the caller passes /bin/sh -c) and
 measures it.
 
-Written by hand because no library gives all of this on asyncio: exact per-child resource usage
-(`os.wait4` returns the child's own peak RSS and CPU time even when it lives only milliseconds, which
-periodic psutil sampling misses), exit notification without a watcher thread (a pidfd on the event
-loop), a bounded output tail, and termination of the whole process group with a grace period.
-psutil still samples long runs, to enforce the memory threshold while the process is alive.
+Written by hand because no library gives all of this on asyncio: exact per-child CPU time
+(`os.wait4`), exit notification without a watcher thread (a pidfd on the event loop), a bounded
+output tail, and termination of the whole process group with a grace period.
+
+Peak memory is the kernel's high-water mark (VmHWM) of each process in the tree, read while it
+runs. `ru_maxrss` from wait4 cannot be used: Linux folds the forking parent's RSS into it at exec,
+so every child of a 70 MB executor would "peak" at 70 MB. Because VmHWM only grows, reading it
+often early (5, 20, 50, 100 ms) and then every sample interval catches the peak of all but the
+very shortest processes.
 """
 
 import asyncio
@@ -19,6 +23,7 @@ from dataclasses import dataclass
 import psutil
 
 OUTPUT_TAIL_BYTES = 4096
+EARLY_SAMPLES = (0.005, 0.015, 0.03, 0.05)
 
 
 @dataclass
@@ -81,24 +86,25 @@ class NativeProcess:
         self, timeout: float | None, memory_threshold: int | None, kill_on_memory: bool, sample_interval: float, grace: float
     ) -> ProcessResult:
         assert self._popen is not None
-        peak_sampled = 0
+        peak = 0
         memory_exceeded = False
         deadline = None if timeout is None else self._started + timeout
+        steps = iter(EARLY_SAMPLES)
         while not self._exited.is_set():
-            wait_for = sample_interval if deadline is None else min(sample_interval, max(0.0, deadline - time.monotonic()))
+            step = next(steps, sample_interval)
+            wait_for = step if deadline is None else min(step, max(0.0, deadline - time.monotonic()))
             with contextlib.suppress(TimeoutError):
                 await asyncio.wait_for(self._exited.wait(), wait_for)
             if self._exited.is_set():
                 break
-            rss = _tree_rss(self._popen.pid)
-            peak_sampled = max(peak_sampled, rss)
-            if memory_threshold is not None and rss > memory_threshold:
+            peak = max(peak, _tree_peak_rss(self._popen.pid))
+            if memory_threshold is not None and peak > memory_threshold:
                 memory_exceeded = True
                 if kill_on_memory and self._stop_reason is None:
                     self.stop("memory", grace)
             if deadline is not None and time.monotonic() >= deadline and self._stop_reason is None:
                 self.stop("timeout", grace)
-        return self._reap(peak_sampled, memory_threshold, memory_exceeded)
+        return self._reap(peak, memory_exceeded)
 
     def stop(self, reason: str, grace: float) -> None:
         """SIGTERM the process group now and SIGKILL it after `grace` seconds if still alive."""
@@ -113,7 +119,7 @@ class NativeProcess:
             with contextlib.suppress(ProcessLookupError, PermissionError):
                 os.killpg(self._popen.pid, signum)
 
-    def _reap(self, peak_sampled: int, memory_threshold: int | None, memory_exceeded: bool) -> ProcessResult:
+    def _reap(self, peak: int, memory_exceeded: bool) -> ProcessResult:
         assert self._popen is not None
         loop = asyncio.get_running_loop()
         loop.remove_reader(self._pidfd)
@@ -131,9 +137,6 @@ class NativeProcess:
         loop.remove_reader(fd)
         self._popen.stdout.close()
         elapsed = max(1e-6, time.monotonic() - self._started)
-        peak = max(peak_sampled, usage.ru_maxrss * 1024)  # ru_maxrss is in KiB on Linux
-        if memory_threshold is not None and peak > memory_threshold:
-            memory_exceeded = True
         return ProcessResult(
             exit_code=exit_code,
             duration_ms=round(elapsed * 1000, 3),
@@ -145,14 +148,21 @@ class NativeProcess:
         )
 
 
-def _tree_rss(pid: int) -> int:
+def _tree_peak_rss(pid: int) -> int:
+    """Sum of the high-water RSS of the process and its descendants, in bytes."""
     try:
-        root = psutil.Process(pid)
-        processes = [root, *root.children(recursive=True)]
+        pids = [pid, *(child.pid for child in psutil.Process(pid).children(recursive=True))]
     except psutil.Error:
         return 0
-    total = 0
-    for process in processes:
-        with contextlib.suppress(psutil.Error):
-            total += process.memory_info().rss
-    return total
+    return sum(_high_water_rss(each) for each in pids)
+
+
+def _high_water_rss(pid: int) -> int:
+    try:
+        with open(f"/proc/{pid}/status", "rb") as status:
+            for line in status:
+                if line.startswith(b"VmHWM:"):
+                    return int(line.split()[1]) * 1024  # reported in kB
+    except (OSError, ValueError, IndexError):
+        pass
+    return 0
