@@ -9,6 +9,7 @@ The API validates `params` against the schema; the executor runs the function.
 """
 
 import asyncio
+import functools
 import logging
 from collections.abc import Awaitable, Callable
 from dataclasses import dataclass, field
@@ -16,9 +17,17 @@ from typing import Any
 
 from pydantic import BaseModel, ConfigDict
 
+from shared.events import RetryPolicy
+
+HOOK_NAMES = ("on_start", "on_success", "on_fail", "on_end")
+
 
 class NoParams(BaseModel):
     model_config = ConfigDict(extra="allow")
+
+
+async def _run_in_thread(function: Callable[..., Any], *args: Any) -> Any:
+    return await asyncio.to_thread(functools.partial(function, *args))
 
 
 @dataclass
@@ -31,6 +40,16 @@ class JobContext:
     abort: asyncio.Event
     emit_event: Callable[[str, dict[str, Any]], Awaitable[None]]
     logger: logging.Logger
+    # Runs a CPU-bound function away from the executor's event loop (a process pool in the executor).
+    run_cpu: Callable[..., Awaitable[Any]] = _run_in_thread
+    params: Any = None  # the validated params model
+    # Set by the runner before the hooks run: the run's result, or its error text.
+    result: Any = None
+    error: str | None = None
+
+    @property
+    def aborted(self) -> bool:
+        return self.abort.is_set()
 
 
 Run = Callable[[Any, JobContext], Awaitable[Any]]
@@ -47,11 +66,41 @@ class JobDefinition:
     timeout_seconds: float | None = None
     concurrency_limit: int | None = None
     capability: str = "python"
-    hooks: dict[str, Hook] = field(default_factory=dict)
+    retry: RetryPolicy | None = None  # None: the API's default policy (BACKOFF_* settings)
+    description: str = ""
+    hooks: dict[str, Hook] = field(default_factory=dict)  # keys from HOOK_NAMES
+
+    def __post_init__(self) -> None:
+        unknown = set(self.hooks) - set(HOOK_NAMES)
+        if unknown:
+            raise ValueError(f"{self.ref}: unknown hooks {sorted(unknown)}; use {HOOK_NAMES}")
 
     @property
     def ref(self) -> str:
         return f"{self.key}@{self.version}"
+
+    def metadata(self) -> dict[str, Any]:
+        """What `register-definitions` publishes and `GET /v1/definitions` shows (seed 002's shape)."""
+        return {
+            "key": self.key,
+            "version": self.version,
+            "defaultMaxAttempts": self.default_max_attempts,
+            "timeoutSeconds": self.timeout_seconds,
+            "concurrencyLimit": self.concurrency_limit,
+            "capability": self.capability,
+            "retryPolicy": None if self.retry is None else {
+                "baseSeconds": self.retry.base_seconds, "maxSeconds": self.retry.max_seconds,
+                "factor": self.retry.factor, "jitter": self.retry.jitter,
+            },
+            "hooks": sorted(_camel(name) for name in self.hooks),
+            "description": self.description,
+            "paramsSchema": self.params.model_json_schema(),
+        }
+
+
+def _camel(name: str) -> str:
+    head, *rest = name.split("_")
+    return head + "".join(part.title() for part in rest)
 
 
 class DefinitionRegistry:
@@ -63,8 +112,11 @@ class DefinitionRegistry:
         return definition
 
     def define(self, key: str, version: int = 1, **options: Any) -> Callable[[Run], Run]:
+        """Decorator form of `register`. Hooks may be passed as on_start=..., on_success=..., etc."""
+        hooks = {name: options.pop(name) for name in HOOK_NAMES if name in options}
+
         def decorator(run: Run) -> Run:
-            self.register(JobDefinition(key=key, version=version, run=run, **options))
+            self.register(JobDefinition(key=key, version=version, run=run, hooks=hooks, **options))
             return run
 
         return decorator
@@ -104,3 +156,8 @@ async def echo(params: EchoParams, ctx: JobContext) -> dict[str, str]:
 @registry.define("failing", version=1, default_max_attempts=3, timeout_seconds=60)
 async def failing(params: NoParams, ctx: JobContext) -> None:
     raise RuntimeError("this job always fails (failing@1)")
+
+
+# The other built-ins (compute.math, process.data, call.api, process.batch, sleep, hooked) live in
+# their own module; importing it here registers them wherever the registry is used.
+from shared import builtin_definitions  # noqa: E402, F401

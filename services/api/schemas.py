@@ -81,6 +81,12 @@ class JobAccepted(BaseModel):
     created: bool = True
 
 
+class JobCancelAccepted(BaseModel):
+    jobId: str
+    status: str
+    attempt: int
+
+
 class AttemptPublic(BaseModel):
     attempt: int
     status: str | None = None

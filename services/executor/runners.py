@@ -8,20 +8,17 @@ import asyncio
 import logging
 import sys
 import time
-from collections.abc import Awaitable, Callable
-from typing import Any
 
 import aiohttp
-from pydantic import ValidationError
 
 from services.executor.outcome import AttemptResult
 from services.executor.process import NativeProcess, ProcessResult
+from services.executor.python_runner import CpuPool, EmitEvent, PythonRunner
 from services.executor.settings import ExecutorSettings
-from shared.definitions import DefinitionRegistry, JobContext
+from shared.definitions import DefinitionRegistry
 from shared.events import JobRequested, JobSpec
 
 log = logging.getLogger(__name__)
-EmitEvent = Callable[[JobRequested, str, dict[str, Any]], Awaitable[None]]
 
 
 class AttemptControl:
@@ -46,12 +43,14 @@ class Runners:
     ) -> None:
         self._settings = settings
         self._definitions = definitions
-        self._emit_event = emit_event
         self._http: aiohttp.ClientSession | None = None
+        self._cpu = CpuPool(settings.cpu_workers)
+        self._python = PythonRunner(definitions, settings.worker_id, emit_event, self._cpu)
 
     async def close(self) -> None:
         if self._http is not None:
             await self._http.close()
+        self._cpu.close()
 
     async def run(self, request: JobRequested, control: AttemptControl) -> AttemptResult:
         spec = request.spec
@@ -63,7 +62,7 @@ class Runners:
             return await self._run_process(["/bin/sh", "-c", spec.command or ""], spec, control)
         if spec.kind == "http.post":
             return await self._run_http_post(spec)
-        return await self._run_python(request, control)
+        return await self._python.run(request, control.abort, control.grace_seconds)
 
     async def _run_process(self, argv: list[str], spec: JobSpec, control: AttemptControl) -> AttemptResult:
         process = NativeProcess(argv)
@@ -110,49 +109,6 @@ class Runners:
         if status >= 400:
             result.error = f"HTTP {status}"
         return result
-
-    async def _run_python(self, request: JobRequested, control: AttemptControl) -> AttemptResult:
-        spec = request.spec
-        definition = self._definitions.get(spec.definition_key or "", spec.definition_version)
-        if definition is None:
-            ref = f"{spec.definition_key}@{spec.definition_version}"
-            return AttemptResult("failed", retryable=False, error=f"unknown definition {ref}")
-        try:
-            params = definition.params.model_validate(spec.params)
-        except ValidationError as error:
-            return AttemptResult("failed", retryable=False, error=f"invalid params: {error}")
-
-        async def emit(name: str, data: dict[str, Any]) -> None:
-            await self._emit_event(request, name, data)
-
-        ctx = JobContext(
-            job_id=request.job_id,
-            attempt=request.attempt,
-            worker_id=self._settings.worker_id,
-            abort=control.abort,
-            emit_event=emit,
-            logger=logging.getLogger(f"job.{definition.key}"),
-        )
-        started = time.monotonic()
-        task = asyncio.ensure_future(definition.run(params, ctx))
-        aborted = asyncio.ensure_future(control.abort.wait())
-        try:
-            done, _ = await asyncio.wait({task, aborted}, timeout=spec.timeout_seconds, return_when=asyncio.FIRST_COMPLETED)
-        finally:
-            aborted.cancel()
-        if task not in done:
-            task.cancel()
-            outcome = "cancelled" if control.abort.is_set() else "timed_out"
-            return AttemptResult(outcome, error=f"job {outcome.replace('_', ' ')}", duration_ms=_ms_since(started))
-        error = task.exception()
-        if error is not None:
-            return AttemptResult(
-                "failed",
-                retryable=getattr(error, "retryable", True),
-                error=f"{type(error).__name__}: {error}",
-                duration_ms=_ms_since(started),
-            )
-        return AttemptResult("succeeded", result=task.result(), duration_ms=_ms_since(started))
 
 
 def _program_argv(program: str) -> list[str]:

@@ -48,6 +48,8 @@ class ExecutorSettings(ServiceSettings):
     capabilities: str = Field("script,native,shell,api,http,python", alias="WORKER_CAPABILITIES")
     worker_tags: str = Field("", alias="WORKER_TAGS")
     http_timeout_seconds: float = Field(30.0, gt=0, alias="HTTP_TIMEOUT_SECONDS")
+    # Processes for CPU-bound Python job code (ctx.run_cpu), started on first use.
+    cpu_workers: int = Field(2, ge=1, le=64, alias="CPU_WORKERS")
 
     @field_validator("default_memory_threshold", mode="before")
     @classmethod

@@ -10,6 +10,7 @@ import contextlib
 import heapq
 import itertools
 import logging
+from collections import OrderedDict
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from typing import Any
@@ -30,6 +31,7 @@ from shared.retry import disposition, retry_at
 log = logging.getLogger(__name__)
 PRODUCER = "executor"
 COMMIT_INTERVAL_SECONDS = 1.0
+REMEMBERED_CANCELS = 10_000
 
 
 @dataclass(order=True)
@@ -59,6 +61,9 @@ class Executor:
         self._heap: list[Pending] = []
         self._order = itertools.count()
         self._running: dict[str, AttemptControl] = {}
+        # job_id -> first cancelled attempt: later attempts of a cancelled job never start here,
+        # even when the command named an older attempt than the one waiting in the heap.
+        self._cancelled: OrderedDict[str, int] = OrderedDict()
         self._tasks: set[asyncio.Task[None]] = set()
         self._wakeup = asyncio.Event()
         self._free_slots = settings.max_concurrent_executions
@@ -128,6 +133,18 @@ class Executor:
         self._wakeup.set()
 
     async def _start_batch(self, batch: list[Pending]) -> None:
+        cancelled = [item for item in batch if self._is_cancelled(item.request)]
+        if cancelled:
+            batch = [item for item in batch if not self._is_cancelled(item.request)]
+            for item in cancelled:
+                try:
+                    await self._finish_cancelled(item.request.job_id, item.request.attempt, "cancel requested")
+                except Exception:
+                    log.exception("could not end cancelled %s; it stays queued", item.request.job_id)
+                    heapq.heappush(self._heap, item)
+                else:
+                    self._offsets.done(item.partition, item.offset)
+                self._release_slot()
         try:
             claimed = await self._leases.claim([(item.request.job_id, item.request.attempt) for item in batch])
         except Exception:
@@ -153,6 +170,8 @@ class Executor:
         request = item.request
         control = AttemptControl(self.settings.cancel_grace_ms / 1000)
         self._running[request.job_id] = control
+        if self._is_cancelled(request):  # the command arrived between the lease claim and here
+            control.cancel("cancel requested")
         parent = telemetry.extract_context(item.headers)
         try:
             with self._tracer.start_as_current_span(
@@ -218,6 +237,11 @@ class Executor:
     async def handle_control(self, command: Any) -> None:
         if not isinstance(command, CancelJob):
             return
+        known = self._cancelled.get(command.job_id)
+        self._cancelled[command.job_id] = min(known, command.attempt) if known else command.attempt
+        self._cancelled.move_to_end(command.job_id)
+        while len(self._cancelled) > REMEMBERED_CANCELS:
+            self._cancelled.popitem(last=False)
         control = self._running.get(command.job_id)
         if control is not None:
             log.info("cancel %s (running here)", command.job_id)
@@ -225,18 +249,27 @@ class Executor:
             return
         # Not running here: claim the attempt as cancelled so that no executor starts it.
         # Every executor sees the command; the lease insert lets exactly one of them answer.
-        if await self._leases.claim_cancelled(command.job_id, command.attempt):
-            log.info("cancel %s attempt %d before it started", command.job_id, command.attempt)
-            finished = JobFinished(
-                job_id=command.job_id,
-                attempt=command.attempt,
-                producer=PRODUCER,
-                worker_id=self.settings.worker_id,
-                outcome="cancelled",
-                disposition="cancelled",
-                error=f"cancelled before start: {command.reason}",
-            )
-            await (await kafka.publish(self._producer, topics.JOB_FINISHED, finished))
+        await self._finish_cancelled(command.job_id, command.attempt, command.reason)
+
+    def _is_cancelled(self, request: JobRequested) -> bool:
+        first = self._cancelled.get(request.job_id)
+        return first is not None and request.attempt >= first
+
+    async def _finish_cancelled(self, job_id: str, attempt: int, reason: str) -> None:
+        """End an attempt nobody has started, unless some executor already holds its lease."""
+        if not await self._leases.claim_cancelled(job_id, attempt):
+            return
+        log.info("cancel %s attempt %d before it started", job_id, attempt)
+        finished = JobFinished(
+            job_id=job_id,
+            attempt=attempt,
+            producer=PRODUCER,
+            worker_id=self.settings.worker_id,
+            outcome="cancelled",
+            disposition="cancelled",
+            error=f"cancelled before start: {reason}",
+        )
+        await (await kafka.publish(self._producer, topics.JOB_FINISHED, finished))
 
     # -- offsets and shutdown ------------------------------------------------------------------
     async def commit(self, partitions: set[TopicPartition] | None = None) -> None:
