@@ -42,6 +42,7 @@ def make_consumer(
         session_timeout_ms=settings.kafka_session_timeout_ms,
         heartbeat_interval_ms=settings.kafka_heartbeat_interval_ms,
         max_poll_records=500,
+        fetch_max_wait_ms=settings.kafka_fetch_max_wait_ms,
     )
     options.update(overrides)
     return AIOKafkaConsumer(*topic_names, **options)
