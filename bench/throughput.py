@@ -26,6 +26,7 @@ import time
 from pathlib import Path
 
 import aiohttp
+import psutil
 from aiokafka import AIOKafkaConsumer
 from motor.motor_asyncio import AsyncIOMotorClient
 
@@ -51,6 +52,25 @@ def emit(name: str, **fields: object) -> dict:
     record = {"bench": name, "date": time.strftime("%Y-%m-%d"), **fields}
     print(json.dumps(record), flush=True)
     return record
+
+
+async def submit_batches(api: str, bodies: list[dict], batch_size: int, clients: int) -> tuple[list[str], float]:
+    batches = [bodies[i:i + batch_size] for i in range(0, len(bodies), batch_size)]
+    ids: list[list[str]] = [[] for _ in batches]
+    queue: asyncio.Queue[int] = asyncio.Queue()
+    for index in range(len(batches)):
+        queue.put_nowait(index)
+    async with aiohttp.ClientSession() as session:
+        async def client() -> None:
+            while not queue.empty():
+                index = queue.get_nowait()
+                async with session.post(f"{api}/v1/jobs/batch", json={"jobs": batches[index]}) as response:
+                    if response.status != 201:
+                        raise RuntimeError(f"batch submit failed: {response.status} {await response.text()}")
+                    ids[index] = [item["jobId"] for item in (await response.json())["data"]]
+        started = time.perf_counter()
+        await asyncio.gather(*(client() for _ in range(clients)))
+    return [job_id for batch in ids for job_id in batch], started
 
 
 async def submit_all(api: str, bodies: list[dict], clients: int) -> tuple[list[str], float]:
@@ -90,11 +110,14 @@ async def wait_terminal(mongo_url: str, ids: list[str], timeout: float) -> float
     raise TimeoutError(f"{len(wanted - done)} of {len(wanted)} jobs not terminal after {timeout}s")
 
 
-async def throughput(stack: Stack, n: int, clients: int, body: dict, name: str) -> dict:
-    ids, started = await submit_all(stack.api_url, [body] * n, clients)
+async def throughput(stack: Stack, n: int, clients: int, body: dict, name: str, batch_size: int = 0) -> dict:
+    if batch_size:
+        ids, started = await submit_batches(stack.api_url, [body] * n, batch_size, clients)
+    else:
+        ids, started = await submit_all(stack.api_url, [body] * n, clients)
     submitted = time.perf_counter()
     finished = await wait_terminal(stack.mongo_url, ids, timeout=600)
-    return emit(name, n=n, clients=clients, submit_per_s=round(n / (submitted - started), 1),
+    return emit(name, n=n, clients=clients, batch_size=batch_size, submit_per_s=round(n / (submitted - started), 1),
                 jobs_per_s=round(n / (finished - started), 1), seconds=round(finished - started, 2))
 
 
@@ -158,11 +181,30 @@ def run_peer(args: list[str]) -> dict | None:
     return record
 
 
+def cpu_seconds(stack: Stack) -> dict[str, float]:
+    """CPU time used so far by each process of the stack (children included)."""
+    used = {}
+    for process in stack.processes:
+        try:
+            tree = psutil.Process(process.pid)
+            members = [tree, *tree.children(recursive=True)]
+            used[process.name] = sum(sum(member.cpu_times()[:2]) for member in members)
+        except psutil.Error:
+            continue
+    return used
+
+
 async def measure(stack: Stack, args: argparse.Namespace) -> dict[str, dict]:
     results: dict[str, dict] = {}
     warm, _ = await submit_all(stack.api_url, [NOOP] * 20, 4)
     await wait_terminal(stack.mongo_url, warm, timeout=180)
+    before = cpu_seconds(stack)
     results["throughput"] = await throughput(stack, args.n, args.clients, NOOP, "jobstream_throughput")
+    after = cpu_seconds(stack)
+    emit("jobstream_cpu_seconds_per_1000_jobs",
+         **{name: round((after[name] - before.get(name, 0)) * 1000 / args.n, 2) for name in after})
+    if args.batch:
+        results["batch"] = await throughput(stack, args.n, 4, NOOP, "jobstream_batch_throughput", args.batch)
     results["latency"] = await latency(stack, args.rate, args.seconds)
     if args.native_n:
         native = {"kind": "native", "program": "/bin/true"}
@@ -191,6 +233,7 @@ def main() -> None:
     parser.add_argument("--rate", type=float, default=200)
     parser.add_argument("--seconds", type=float, default=10)
     parser.add_argument("--native-n", type=int, default=1000)
+    parser.add_argument("--batch", type=int, default=100, help="jobs per POST /v1/jobs/batch (0: skip)")
     parser.add_argument("--no-peer", action="store_true")
     args = parser.parse_args()
     ours = measure_jobstream(args)
@@ -202,10 +245,13 @@ def main() -> None:
     print(f"no-op throughput (jobs/s)            {ours['throughput']['jobs_per_s']:<16} {peer_tp and peer_tp.get('tasks_per_s')}")
     print(f"submit-to-start p50 / p99 (ms)       {ours['latency']['lat_p50_ms']} / {ours['latency']['lat_p99_ms']:<8} "
           f"{peer_lat and peer_lat.get('lat_p50_ms')} / {peer_lat and peer_lat.get('lat_p99_ms')}")
+    if "batch" in ours:
+        print(f"no-op throughput, batches of {args.batch}  {ours['batch']['jobs_per_s']}")
     if "native" in ours:
         print(f"native /bin/true throughput (jobs/s) {ours['native']['jobs_per_s']}")
     if peer_tp and peer_tp.get("tasks_per_s"):
-        print(f"throughput ratio jobstream/celery: {ours['throughput']['jobs_per_s'] / peer_tp['tasks_per_s']:.2f}")
+        print(f"throughput ratio jobstream/celery: {ours['throughput']['jobs_per_s'] / peer_tp['tasks_per_s']:.2f}"
+              + (f" (batched submit: {ours['batch']['jobs_per_s'] / peer_tp['tasks_per_s']:.2f})" if "batch" in ours else ""))
 
 
 if __name__ == "__main__":

@@ -3,8 +3,11 @@
 A batch of events is folded per job in memory (`jobview.evolve`) and each changed job becomes one
 write: an insert for a job seen for the first time, a replace otherwise. A short job's requested,
 started and finished events usually land in one batch, so it costs a single insert. Documents are
-kept in a bounded LRU cache so the fold rarely reads MongoDB; the cache is cleared whenever Kafka
-partitions move, because another process may have written those jobs meanwhile.
+kept in a bounded LRU cache so the fold never reads MongoDB on the hot path: a job missing from the
+cache is assumed new and inserted; if the insert hits an existing document (after a restart, a
+replay or a partition move) that job alone is re-read and its events folded onto the stored
+document. The cache is cleared whenever Kafka partitions move, because another process may have
+written those jobs meanwhile.
 """
 
 import logging
@@ -62,12 +65,8 @@ class JobProjection:
         return changes
 
     async def _load(self, job_ids: list[str]) -> dict[str, dict[str, Any]]:
-        found = {job_id: self._cache[job_id] for job_id in job_ids if job_id in self._cache}
-        missing = [job_id for job_id in job_ids if job_id not in found]
-        if missing:
-            async for document in self._jobs.find({"_id": {"$in": missing}}):
-                found[document["_id"]] = document
-        return found
+        # Optimistic: not cached means new. `_write` corrects the rare job that already exists.
+        return {job_id: self._cache[job_id] for job_id in job_ids if job_id in self._cache}
 
     async def _write(self, changes: list[Change], events: Sequence[Event]) -> None:
         operations = [
@@ -85,17 +84,20 @@ class JobProjection:
             self._remember(change.after)
 
     async def _rebase(self, conflicts: list[Change], events: Sequence[Event]) -> None:
-        """Another writer created these jobs after we looked: fold our events onto its documents."""
-        log.info("rebasing %d job documents written concurrently", len(conflicts))
+        """These jobs already had documents: fold the batch's events onto the stored ones."""
+        log.info("folding %d batches onto stored job documents", len(conflicts))
         for change in conflicts:
             job_id = change.after["_id"]
-            document = await self._jobs.find_one({"_id": job_id})
+            stored = await self._jobs.find_one({"_id": job_id})
+            document = stored
             for event in events:
                 if event.job_id == job_id:
                     document = evolve(document, event) or document
             assert document is not None
-            await self._jobs.replace_one({"_id": job_id}, document, upsert=True)
-            change.after = document
+            if document is not stored:
+                await self._jobs.replace_one({"_id": job_id}, document, upsert=True)
+            # Statistics read before -> after: make them see the stored state, not "new job".
+            change.before, change.after = stored, document
 
     def _remember(self, document: dict[str, Any]) -> None:
         self._cache[document["_id"]] = document

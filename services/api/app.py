@@ -11,7 +11,7 @@ from services.api.errors import install_error_handlers
 from services.api.limits import BodySizeLimit
 from services.api.outbox import Outbox
 from services.api.queries import JobQueries
-from services.api.routes import job_control, jobs_v1, seed_jobs
+from services.api.routes import job_control, jobs_batch, jobs_v1, seed_jobs
 from services.api.settings import ApiSettings
 from services.api.submission import JobSubmitter
 from shared import kafka, mongo
@@ -47,6 +47,7 @@ def create_app(settings: ApiSettings) -> FastAPI:
         lifespan=lifespan,
     )
     install_error_handlers(app)
+    app.include_router(jobs_batch.router)
     app.include_router(jobs_v1.router)
     app.include_router(job_control.router)
     app.include_router(seed_jobs.router)

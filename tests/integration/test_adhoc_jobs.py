@@ -117,3 +117,20 @@ def test_trace_spans_api_executor_and_projection(running_stack: StackUnderTest) 
 
     found = wait_for(spans_for_job, timeout=15, what="one trace across api, executor and analytics")
     assert {"api", "executor", "analytics"} <= found["services"]
+
+
+def test_batch_submission_accepts_many_jobs_at_once(running_stack: StackUnderTest) -> None:
+    jobs = [{"definitionKey": "echo", "params": {"message": f"m{n}"}} for n in range(25)]
+    response = running_stack.http.post("/v1/jobs/batch", json={"jobs": jobs})
+    assert response.status_code == 201, response.text
+    items = response.json()["data"]
+    assert len(items) == 25 and len({item["jobId"] for item in items}) == 25
+    results = [running_stack.wait_status(item["jobId"], "succeeded")["result"]["message"] for item in items]
+    assert results == [f"m{n}" for n in range(25)]
+
+
+def test_batch_with_one_bad_job_is_rejected_whole(running_stack: StackUnderTest) -> None:
+    jobs = [{"definitionKey": "echo"}, {"definitionKey": "no-such-definition"}]
+    response = running_stack.http.post("/v1/jobs/batch", json={"jobs": jobs})
+    assert response.status_code == 404
+    assert response.json()["error"]["index"] == 1
