@@ -1,5 +1,6 @@
 from pydantic import Field, field_validator
 
+from shared.events import RetryPolicy
 from shared.settings import ServiceSettings
 
 
@@ -22,6 +23,21 @@ class ApiSettings(ServiceSettings):
     default_max_retries: int = Field(1, ge=0, le=99, alias="DEFAULT_MAX_RETRIES")
     retry_delay_seconds: float = Field(1.0, alias="RETRY_DELAY")
     metrics_cache_ttl_seconds: float = Field(30.0, alias="METRICS_CACHE_TTL_SECONDS")
+    # Seed 002: the retry policy of jobs that name none (and whose definition names none).
+    backoff_base_seconds: float = Field(1.0, ge=0, le=86_400, alias="BACKOFF_BASE_SECONDS")
+    backoff_max_seconds: float = Field(3600.0, ge=0, le=7 * 86_400, alias="BACKOFF_MAX_SECONDS")
+    backoff_factor: float = Field(2.0, ge=1, le=10, alias="BACKOFF_FACTOR")
+    # A fraction (0.3) as in seed 002; values above 1 are read as percent (30 -> 0.3).
+    backoff_jitter_percent: float = Field(0.3, ge=0, le=100, alias="BACKOFF_JITTER_PERCENT")
+
+    def default_retry_policy(self) -> RetryPolicy:
+        jitter = self.backoff_jitter_percent / 100 if self.backoff_jitter_percent > 1 else self.backoff_jitter_percent
+        return RetryPolicy(
+            base_seconds=self.backoff_base_seconds,
+            max_seconds=max(self.backoff_max_seconds, self.backoff_base_seconds),
+            factor=self.backoff_factor,
+            jitter=jitter,
+        )
 
     @field_validator("retry_delay_seconds", mode="before")
     @classmethod

@@ -7,62 +7,17 @@ from fastapi import APIRouter, Query, Response
 from services.api.deps import ServicesDep
 from services.api.errors import ApiError
 from services.api.schemas import JobAccepted, JobCreate, JobEventsPublic, JobPublic, JobsPublic
+from services.api.specs import spec_from_request
 from services.api.views import event_public, job_public
 from shared.definitions import registry
-from shared.events import JobSpec, RetryPolicy
 
 router = APIRouter(prefix="/v1/jobs", tags=["jobs"])
 JOB_STATUSES = ("queued", "running", "retrying", "succeeded", "failed", "cancelled", "dead_lettered")
 
 
-def spec_from_request(body: JobCreate) -> JobSpec:
-    retry = RetryPolicy(
-        base_seconds=body.retryPolicy.baseSeconds, max_seconds=body.retryPolicy.maxSeconds,
-        factor=body.retryPolicy.factor, jitter=body.retryPolicy.jitter,
-    ) if body.retryPolicy else RetryPolicy()
-    common = dict(
-        priority=body.priority, timeout_seconds=body.timeoutSeconds, retry=retry,
-        capability=body.capability, labels=body.labels, job_name=body.jobName,
-    )
-    if body.definitionKey is not None:
-        definition = registry.get(body.definitionKey, body.definitionVersion)
-        if definition is None:
-            versions = registry.versions(body.definitionKey)
-            raise ApiError(
-                404, "unknown_definition",
-                f"no definition {body.definitionKey}@{body.definitionVersion or 'latest'}",
-                knownVersions=versions,
-            )
-        return JobSpec(
-            kind="python", definition_key=definition.key, definition_version=definition.version,
-            params=body.params, max_attempts=body.maxAttempts or definition.default_max_attempts,
-            **{**common, "timeout_seconds": body.timeoutSeconds or definition.timeout_seconds,
-               "capability": body.capability or definition.capability},
-        )
-    if body.kind == "native":
-        if not body.program:
-            raise ApiError(422, "validation_error", "program: required for kind 'native'", details=[{"field": "program"}])
-        return JobSpec(kind="native", program=body.program, args=[str(a) for a in body.args],
-                       max_attempts=body.maxAttempts or 1, **common)
-    if body.kind == "shell":
-        if not body.command:
-            raise ApiError(422, "validation_error", "command: required for kind 'shell'", details=[{"field": "command"}])
-        return JobSpec(kind="shell", command=body.command, max_attempts=body.maxAttempts or 1,
-                       **{**common, "capability": body.capability or "shell"})
-    if body.kind == "http.post":
-        if body.url is None:
-            raise ApiError(422, "validation_error", "url: required for kind 'http.post'", details=[{"field": "url"}])
-        return JobSpec(kind="http.post", url=str(body.url), http_body=body.body, http_headers=body.headers,
-                       max_attempts=body.maxAttempts or 1, **{**common, "capability": body.capability or "http"})
-    raise ApiError(
-        422, "validation_error", "give either definitionKey or kind (native, shell, http.post)",
-        details=[{"field": "definitionKey"}, {"field": "kind"}],
-    )
-
-
 @router.post("", response_model=JobAccepted, status_code=201)
 async def create_job(body: JobCreate, services: ServicesDep, response: Response) -> JobAccepted:
-    spec = spec_from_request(body)
+    spec = spec_from_request(body, registry, services.settings.default_retry_policy())
     accepted = await services.submitter.submit(
         spec, idempotency_key=body.idempotencyKey, body=body.model_dump(mode="json", exclude={"idempotencyKey"})
     )
