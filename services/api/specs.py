@@ -13,6 +13,7 @@ from pydantic import ValidationError
 from services.api.errors import ApiError
 from services.api.schemas import JobCreate
 from shared.definitions import DefinitionRegistry, JobDefinition
+from shared.definitions import registry as builtin_registry
 from shared.events import JobSpec, RetryPolicy
 
 _FIELD_NAMES = {"baseSeconds": "base_seconds", "maxSeconds": "max_seconds", "factor": "factor", "jitter": "jitter"}
@@ -55,7 +56,11 @@ def validate_params(definition: JobDefinition, params: dict[str, Any]) -> None:
         ) from error
 
 
-def spec_from_request(body: JobCreate, registry: DefinitionRegistry, default_retry: RetryPolicy) -> JobSpec:
+def spec_from_request(
+    body: JobCreate, registry: DefinitionRegistry | None = None, default_retry: RetryPolicy | None = None
+) -> JobSpec:
+    registry = registry or builtin_registry
+    default_retry = default_retry or RetryPolicy()
     common: dict[str, Any] = dict(
         priority=body.priority, timeout_seconds=body.timeoutSeconds, capability=body.capability,
         labels=body.labels, job_name=body.jobName, retry=retry_policy(body, default_retry),

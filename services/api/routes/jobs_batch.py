@@ -12,8 +12,9 @@ from pydantic import BaseModel, Field
 
 from services.api.deps import ServicesDep
 from services.api.errors import ApiError
-from services.api.routes.jobs_v1 import spec_from_request
 from services.api.schemas import JobCreate
+from services.api.specs import spec_from_request
+from shared.definitions import registry
 
 router = APIRouter(prefix="/v1/jobs", tags=["jobs"])
 MAX_BATCH = 1000
@@ -38,9 +39,10 @@ class JobsBatchAccepted(BaseModel):
 @router.post("/batch", response_model=JobsBatchAccepted, status_code=201)
 async def create_jobs(body: JobsBatchCreate, services: ServicesDep) -> JobsBatchAccepted:
     specs = []
+    default_retry = services.settings.default_retry_policy()
     for index, job in enumerate(body.jobs):
         try:
-            specs.append(spec_from_request(job))
+            specs.append(spec_from_request(job, registry, default_retry))
         except ApiError as error:
             raise ApiError(error.status_code, error.code, f"jobs.{index}: {error.detail}", index=index) from error
     outcomes = await asyncio.gather(
