@@ -12,6 +12,13 @@ from services.api.views import event_public, job_public
 from shared.definitions import registry
 
 router = APIRouter(prefix="/v1/jobs", tags=["jobs"])
+# Stored times have millisecond precision, so a fast attempt's events can share a timestamp; the
+# lifecycle order breaks the tie.
+_LIFECYCLE_ORDER = {"job.requested": 0, "job.started": 1, "job.finished": 3}
+
+
+def _event_order(entry: dict) -> tuple:
+    return entry["attempt"], entry["occurred_at"], _LIFECYCLE_ORDER.get(entry["type"], 2)
 JOB_STATUSES = ("queued", "running", "retrying", "succeeded", "failed", "cancelled", "dead_lettered")
 
 
@@ -60,5 +67,5 @@ async def job_events(job_id: str, services: ServicesDep) -> JobEventsPublic:
     document = await services.jobs.get(job_id)
     if document is None:
         raise ApiError(404, "job_not_found", f"no job {job_id}")
-    entries = sorted(document.get("events", []), key=lambda entry: (entry["occurred_at"], entry["attempt"]))
+    entries = sorted(document.get("events", []), key=_event_order)
     return JobEventsPublic(jobId=job_id, events=[event_public(entry) for entry in entries])
