@@ -19,6 +19,8 @@ _LIFECYCLE_ORDER = {"job.requested": 0, "job.started": 1, "job.finished": 3}
 
 def _event_order(entry: dict) -> tuple:
     return entry["attempt"], entry["occurred_at"], _LIFECYCLE_ORDER.get(entry["type"], 2)
+
+
 JOB_STATUSES = ("queued", "running", "retrying", "succeeded", "failed", "cancelled", "dead_lettered")
 
 
