@@ -7,6 +7,7 @@ from shared.settings import ServiceSettings
 
 # api
 JOB_REQUESTS = "job_requests"  # the accepted-request outbox, also idempotency keys
+SCHEDULE_RECORDS = "schedule_records"  # each schedule as the user last set it (answers GET at once)
 # analytics
 JOBS = "jobs"  # one document per job: status, attempts, events (the main read model)
 STATS = "stats"  # counters and statistics maintained incrementally
@@ -15,7 +16,8 @@ ALERTS = "alerts"
 LEASES = "leases"  # one per (job_id, attempt): who runs it; makes redelivery a no-op
 # scheduler
 TIMERS = "timers"  # delayed retries and one-off runs that must survive a restart
-SCHEDULE_STATE = "schedule_state"
+SCHEDULE_STATE = "schedule_state"  # per schedules-partition: slot fired through, owner
+SCHEDULES = "schedules"  # the scheduler's copy of every schedule (survives a broker restart)
 # worker-registry
 WORKERS = "workers"
 

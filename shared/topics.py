@@ -46,5 +46,7 @@ TOPICS: tuple[TopicSpec, ...] = (
 # Consumer groups and Faust app ids.
 GROUP_EXECUTOR = "jobstream-executor"
 GROUP_SCHEDULER = "jobstream-scheduler"
+# Owners of `schedules` partitions: a rebalance of this group is the scheduler failover.
+GROUP_SCHEDULER_CRON = "jobstream-scheduler-cron"
 APP_ANALYTICS = "jobstream-analytics"
 APP_WORKER_REGISTRY = "jobstream-worker-registry"

@@ -11,7 +11,8 @@ from services.api.errors import install_error_handlers
 from services.api.limits import BodySizeLimit
 from services.api.outbox import Outbox
 from services.api.queries import JobQueries
-from services.api.routes import job_control, jobs_batch, jobs_v1, seed_jobs
+from services.api.routes import job_control, jobs_batch, jobs_v1, schedules_v1, seed_jobs, seed_schedules
+from services.api.schedules import ScheduleService
 from services.api.settings import ApiSettings
 from services.api.submission import JobSubmitter
 from shared import kafka, mongo
@@ -26,13 +27,17 @@ def create_app(settings: ApiSettings) -> FastAPI:
         producer = kafka.make_producer(settings, "jobstream-api")
         await producer.start()
         outbox.start()
+        submitter = JobSubmitter(outbox, db[mongo.JOB_REQUESTS], producer)
+        schedules = ScheduleService(db, producer, submitter)
         app.state.services = Services(
             settings=settings,
             db=db,
             producer=producer,
-            submitter=JobSubmitter(outbox, db[mongo.JOB_REQUESTS], producer),
+            submitter=submitter,
             jobs=JobQueries(db),
+            schedules=schedules,
         )
+        await schedules.republish()
         try:
             yield
         finally:
@@ -51,6 +56,8 @@ def create_app(settings: ApiSettings) -> FastAPI:
     app.include_router(jobs_v1.router)
     app.include_router(job_control.router)
     app.include_router(seed_jobs.router)
+    app.include_router(schedules_v1.router)
+    app.include_router(seed_schedules.router)
 
     @app.get("/healthz", tags=["health"])
     async def healthz() -> dict[str, str]:

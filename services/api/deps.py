@@ -8,6 +8,7 @@ from fastapi import Depends, Request
 from motor.motor_asyncio import AsyncIOMotorDatabase
 
 from services.api.queries import JobQueries
+from services.api.schedules import ScheduleService
 from services.api.settings import ApiSettings
 from services.api.submission import JobSubmitter
 
@@ -19,6 +20,7 @@ class Services:
     producer: AIOKafkaProducer
     submitter: JobSubmitter
     jobs: JobQueries
+    schedules: ScheduleService
 
 
 def get_services(request: Request) -> Services:

@@ -22,6 +22,8 @@ class ApiSettings(ServiceSettings):
     # Seeds 000/001: ad-hoc jobs are retried DEFAULT_MAX_RETRIES times, RETRY_DELAY apart.
     default_max_retries: int = Field(1, ge=0, le=99, alias="DEFAULT_MAX_RETRIES")
     retry_delay_seconds: float = Field(1.0, alias="RETRY_DELAY")
+    # Seed 004 HTTP POST schedules: the request timeout of each attempt.
+    http_job_timeout_seconds: float = Field(30.0, gt=0, le=3600, alias="HTTP_JOB_TIMEOUT_SECONDS")
     metrics_cache_ttl_seconds: float = Field(30.0, alias="METRICS_CACHE_TTL_SECONDS")
     # Seed 002: the retry policy of jobs that name none (and whose definition names none).
     backoff_base_seconds: float = Field(1.0, ge=0, le=86_400, alias="BACKOFF_BASE_SECONDS")

@@ -1,28 +1,82 @@
-"""Entry point: `python -m services.scheduler` (or `jobstream-scheduler`)."""
+"""Entry point: `python -m services.scheduler` (or `jobstream-scheduler`).
+
+Two consumers: retries and cancels (`job-finished`, `job-control`) in one group, and the cron
+schedules (`schedules`) in another whose partition assignment is the schedule ownership.
+"""
 
 import asyncio
 import logging
+import os
 import signal
+import socket
 
+from aiokafka import AIOKafkaConsumer, ConsumerRebalanceListener
 from apscheduler.schedulers.asyncio import AsyncIOScheduler
 
+from services.scheduler.cron import CronScheduler
+from services.scheduler.firing import Firer
 from services.scheduler.settings import SchedulerSettings
+from services.scheduler.store import ScheduleStore
 from services.scheduler.timers import Timers
 from shared import kafka, mongo, topics
 from shared.errors import UndecodableMessage
 from shared.events import CancelJob, JobFinished, decode
 from shared.logs import setup_logging
+from shared.schedules import decode_schedule_event
 from shared.telemetry import setup_tracing
 
 log = logging.getLogger("scheduler")
 
 
+class Ownership(ConsumerRebalanceListener):
+    """Group rebalance = failover: the partitions of `schedules` this process owns."""
+
+    def __init__(self, cron: CronScheduler) -> None:
+        self._cron = cron
+
+    async def on_partitions_revoked(self, revoked) -> None:  # noqa: ANN001
+        self._cron.revoke({tp.partition for tp in revoked if tp.topic == topics.SCHEDULES})
+
+    async def on_partitions_assigned(self, assigned) -> None:  # noqa: ANN001
+        await self._cron.assign({tp.partition for tp in assigned if tp.topic == topics.SCHEDULES})
+
+
+async def consume_jobs(consumer: AIOKafkaConsumer, producer, timers: Timers) -> None:  # noqa: ANN001
+    async for message in consumer:
+        try:
+            event = decode(message.value)
+        except UndecodableMessage as error:
+            await kafka.dead_letter(producer, message.topic, message.value, str(error))
+            continue
+        if isinstance(event, JobFinished):
+            await timers.on_finished(event)
+        elif isinstance(event, CancelJob):
+            await timers.cancel_job(event.job_id, event.reason)
+        await consumer.commit()
+
+
+async def consume_schedules(consumer: AIOKafkaConsumer, producer, cron: CronScheduler) -> None:  # noqa: ANN001
+    async for message in consumer:
+        try:
+            event = decode_schedule_event(message.value)
+        except UndecodableMessage as error:
+            await kafka.dead_letter(producer, message.topic, message.value, str(error))
+            continue
+        await cron.apply(event, message.partition)
+        await consumer.commit()
+
+
 async def serve(settings: SchedulerSettings) -> None:
+    instance = settings.instance_id or f"{socket.gethostname()}:{os.getpid()}"
     db = mongo.connect(settings, "jobstream-scheduler")
     producer = kafka.make_producer(settings, "jobstream-scheduler")
     consumer = kafka.make_consumer(settings, topics.JOB_FINISHED, topics.JOB_CONTROL, group_id=topics.GROUP_SCHEDULER)
+    schedule_consumer = kafka.make_consumer(settings, group_id=topics.GROUP_SCHEDULER_CRON)
     scheduler = AsyncIOScheduler(timezone="UTC")
     timers = Timers(db, producer, scheduler)
+    cron = CronScheduler(
+        ScheduleStore(db, instance), Firer(producer), settings.misfire_grace_seconds, settings.tick_lead_seconds
+    )
 
     stop = asyncio.Event()
     loop = asyncio.get_running_loop()
@@ -31,29 +85,24 @@ async def serve(settings: SchedulerSettings) -> None:
 
     await producer.start()
     scheduler.start()
+    cron.start(scheduler)
     log.info("reloaded %d pending timers", await timers.load())
     await consumer.start()
+    schedule_consumer.subscribe([topics.SCHEDULES], listener=Ownership(cron))
+    await schedule_consumer.start()
 
-    async def consume() -> None:
-        async for message in consumer:
-            try:
-                event = decode(message.value)
-            except UndecodableMessage as error:
-                await kafka.dead_letter(producer, message.topic, message.value, str(error))
-                continue
-            if isinstance(event, JobFinished):
-                await timers.on_finished(event)
-            elif isinstance(event, CancelJob):
-                await timers.cancel_job(event.job_id, event.reason)
-            await consumer.commit()
-
-    consuming = asyncio.create_task(consume())
+    tasks = [
+        asyncio.create_task(consume_jobs(consumer, producer, timers), name="jobs"),
+        asyncio.create_task(consume_schedules(schedule_consumer, producer, cron), name="schedules"),
+    ]
     stopped = asyncio.create_task(stop.wait())
-    done, _ = await asyncio.wait([consuming, stopped], return_when=asyncio.FIRST_COMPLETED)
-    if consuming in done and consuming.exception():
-        log.error("consumer died: %r", consuming.exception())
-    consuming.cancel()
+    done, _ = await asyncio.wait([*tasks, stopped], return_when=asyncio.FIRST_COMPLETED)
+    for task in tasks:
+        if task in done and task.exception():
+            log.error("consumer %s died: %r", task.get_name(), task.exception())
+        task.cancel()
     scheduler.shutdown(wait=False)
+    await schedule_consumer.stop()
     await consumer.stop()
     await producer.stop()
 

@@ -1,5 +1,12 @@
+from pydantic import Field
+
 from shared.settings import ServiceSettings
 
 
 class SchedulerSettings(ServiceSettings):
-    pass
+    # A slot older than this when its schedule is armed (restart, failover, lag) is a misfire and
+    # follows the schedule's misfire policy; a younger one is just late and fires.
+    misfire_grace_seconds: float = Field(2.0, ge=0, alias="SCHEDULER_MISFIRE_GRACE_SECONDS")
+    # The per-second tick runs this long before the slot to render and batch the requests.
+    tick_lead_seconds: float = Field(0.5, gt=0, lt=1, alias="SCHEDULER_TICK_LEAD_SECONDS")
+    instance_id: str | None = Field(None, alias="SCHEDULER_INSTANCE_ID")

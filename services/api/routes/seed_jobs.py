@@ -10,10 +10,13 @@ from typing import Annotated, Any
 
 from fastapi import APIRouter, Query, Request
 from fastapi.exceptions import RequestValidationError
+from fastapi.responses import JSONResponse
 from pydantic import ValidationError
 
 from services.api.deps import ServicesDep
 from services.api.errors import ApiError
+from services.api.routes.seed_schedules import create_seed_004
+from services.api.schedule_schemas import Seed004JobCreate
 from services.api.schemas import AdHocJobAccepted, AdHocJobCreate, SeedJobListItem
 from services.api.views import seed_list_item
 from shared.events import JobSpec, RetryPolicy
@@ -21,6 +24,7 @@ from shared.events import JobSpec, RetryPolicy
 router = APIRouter(tags=["seed compatibility"])
 
 AD_HOC_EXAMPLE = {"jobName": "task-123", "arguments": ["input1", "output2"]}
+SCHEDULE_EXAMPLE = {"schedule": "31 10-15 1 * * MON-FRI", "api": "https://localhost:4444/foo", "type": "ATLEAST_ONCE"}
 
 
 async def _json_body(request: Request) -> Any:
@@ -58,7 +62,8 @@ def ad_hoc_spec(body: AdHocJobCreate, max_retries: int, retry_delay_seconds: flo
     openapi_extra={"requestBody": {"content": {"application/json": {"example": AD_HOC_EXAMPLE}}}},
 )
 async def start_job(request: Request, services: ServicesDep) -> Any:
-    """Seed 000/001: `{"jobName", "arguments"}` starts a native job with the configured script."""
+    """Seed 000/001: `{"jobName", "arguments"}` starts a native job with the configured script.
+    Seed 004: `{"schedule", "api", "type"}` creates an HTTP POST schedule and answers `{"jobId", "message"}`."""
     body = await _json_body(request)
     if not isinstance(body, dict):
         raise ApiError(422, "validation_error", "the body must be a JSON object")
@@ -67,10 +72,14 @@ async def start_job(request: Request, services: ServicesDep) -> Any:
         spec = ad_hoc_spec(create, services.settings.default_max_retries, services.settings.retry_delay_seconds)
         accepted = await services.submitter.submit(spec)
         return AdHocJobAccepted(jobId=accepted.job_id, status="queued")
+    if "schedule" in body or "api" in body:
+        create = _validate(Seed004JobCreate, body)
+        created = await create_seed_004(create, services.schedules, services.settings.http_job_timeout_seconds)
+        return JSONResponse(created.model_dump(), status_code=201)
     raise ApiError(
         422, "unknown_body_shape",
-        "POST /jobs takes {\"jobName\", \"arguments\"} (ad-hoc run)",
-        acceptedShapes=[AD_HOC_EXAMPLE],
+        'POST /jobs takes {"jobName", "arguments"} (ad-hoc run) or {"schedule", "api", "type"} (HTTP schedule)',
+        acceptedShapes=[AD_HOC_EXAMPLE, SCHEDULE_EXAMPLE],
     )
 
 
