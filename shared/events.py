@@ -139,13 +139,40 @@ class WorkerHeartbeat(Frozen):
     running_job_ids: list[str]
     load: float = 0.0
     state: Literal["running", "draining", "stopped"] = "running"
+    # When this process started: a restart under the same worker_id is a new incarnation, whose
+    # predecessor's attempts the worker registry treats as orphaned.
+    started_at: datetime | None = None
+
+
+class WorkerCommand(Frozen):
+    """Base of commands addressed to one executor on `job-control` (keyed by worker_id)."""
+
+    event_id: UUID = Field(default_factory=uuid4)
+    schema_version: Literal[1] = 1
+    occurred_at: datetime = Field(default_factory=utcnow)
+    producer: str = "api"
+    worker_id: str
+
+
+class DrainWorker(WorkerCommand):
+    """Command: the executor takes no new jobs, finishes its running ones, then exits."""
+
+    type: Literal["worker.drain"] = "worker.drain"
+    reason: str = "requested"
+
+
+class ReleaseWorker(WorkerCommand):
+    """Command (seed 003's release): record a manual job outcome in the worker's failure tracking."""
+
+    type: Literal["worker.release"] = "worker.release"
+    job_success: bool = True
 
 
 JobEvent = Annotated[
     JobRequested | JobStarted | JobFinished | JobProgressed | CancelJob, Field(discriminator="type")
 ]
 AnyEvent = Annotated[
-    JobRequested | JobStarted | JobFinished | JobProgressed | CancelJob | WorkerHeartbeat,
+    JobRequested | JobStarted | JobFinished | JobProgressed | CancelJob | WorkerHeartbeat | DrainWorker | ReleaseWorker,
     Field(discriminator="type"),
 ]
 _any_event: TypeAdapter[Any] = TypeAdapter(AnyEvent)

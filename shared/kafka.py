@@ -72,8 +72,10 @@ async def dead_letter(producer: AIOKafkaProducer, source_topic: str, raw: bytes 
     )
 
 
-async def create_topics(bootstrap: str, attempts: int = 60) -> None:
-    """Create every topic in the registry (idempotent). Retries while the broker starts."""
+async def create_topics(
+    bootstrap: str, attempts: int = 60, specs: "tuple[topics.TopicSpec, ...] | list[topics.TopicSpec] | None" = None
+) -> None:
+    """Create every topic in the registry, or those in `specs` (idempotent). Retries while the broker starts."""
     for attempt in range(attempts):
         admin = AIOKafkaAdminClient(bootstrap_servers=bootstrap)
         try:
@@ -81,7 +83,7 @@ async def create_topics(bootstrap: str, attempts: int = 60) -> None:
             existing = set(await admin.list_topics())
             missing = [
                 NewTopic(spec.name, spec.partitions, 1, topic_configs=spec.config)
-                for spec in topics.TOPICS
+                for spec in (topics.TOPICS if specs is None else specs)
                 if spec.name not in existing
             ]
             if missing:

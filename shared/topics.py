@@ -43,6 +43,18 @@ TOPICS: tuple[TopicSpec, ...] = (
     TopicSpec(DEAD_LETTER, partitions=1),
 )
 
+# Capability routing: a request an executor cannot run (it lacks `spec.capability`) is forwarded to
+# `job-requested.<capability>`. Executors subscribe, in the same group, to the topic of each capability
+# they advertise; the group assigns a topic's partitions only among members subscribed to it, so such a
+# request waits there until an executor with that capability is up. Created on demand (custom tags).
+CAPABILITY_TOPIC_PREFIX = f"{JOB_REQUESTED}."
+CAPABILITY_PATTERN = r"^[A-Za-z0-9_-][A-Za-z0-9._-]{0,99}$"  # legal in a Kafka topic name
+
+
+def capability_topic(capability: str) -> str:
+    return f"{CAPABILITY_TOPIC_PREFIX}{capability}"
+
+
 # Consumer groups and Faust app ids.
 GROUP_EXECUTOR = "jobstream-executor"
 GROUP_SCHEDULER = "jobstream-scheduler"

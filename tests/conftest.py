@@ -79,6 +79,7 @@ def running_stack(tmp_path_factory: pytest.TempPathFactory) -> Iterator[StackUnd
             "TRACING_EXPORTER": "jsonl",
             "TRACING_FILE": str(data_dir / "traces.jsonl"),
             "HEARTBEAT_INTERVAL_SECONDS": "1",
+            "LEASE_DURATION_SECONDS": "16",  # a silent worker is offline (attempts orphaned) after 8 s
             "RETRY_DELAY": "200ms",
             "MAX_BODY_BYTES": str(64 * 1024),
             "LOG_LEVEL": os.environ.get("TEST_LOG_LEVEL", "INFO"),
@@ -89,6 +90,9 @@ def running_stack(tmp_path_factory: pytest.TempPathFactory) -> Iterator[StackUnd
         stack.create_topics()
         stack.start_services()
         under_test = StackUnderTest(stack, data_dir)
+        # Jobs that need a capability are refused while no live worker has it: wait for the registry.
+        wait_for(lambda: under_test.http.get("/v1/workers", params={"status": "idle"}).json().get("count"),
+                 READY_TIMEOUT, interval=0.5, what="a live worker in the registry")
         # Ready means a job makes the whole trip: API -> executor -> analytics projection.
         probe = under_test.submit({"definitionKey": "noop", "definitionVersion": 1})
         under_test.wait_status(probe, "succeeded", timeout=READY_TIMEOUT)

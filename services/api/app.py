@@ -11,11 +11,13 @@ from services.api.errors import install_error_handlers
 from services.api.limits import BodySizeLimit
 from services.api.outbox import Outbox
 from services.api.queries import JobQueries
-from services.api.routes import job_control, jobs_batch, jobs_v1, schedules_v1, seed_jobs, seed_schedules
+from services.api.routes import job_control, jobs_batch, jobs_v1, schedules_v1, seed_jobs, seed_schedules, workers
 from services.api.schedules import ScheduleService
 from services.api.settings import ApiSettings
 from services.api.submission import JobSubmitter
+from services.api.workers import WorkerDirectory
 from shared import kafka, mongo
+from shared.workers import WorkerTiming
 
 
 def create_app(settings: ApiSettings) -> FastAPI:
@@ -36,6 +38,7 @@ def create_app(settings: ApiSettings) -> FastAPI:
             submitter=submitter,
             jobs=JobQueries(db),
             schedules=schedules,
+            workers=WorkerDirectory(db[mongo.WORKERS], WorkerTiming()),
         )
         await schedules.republish()
         try:
@@ -58,6 +61,8 @@ def create_app(settings: ApiSettings) -> FastAPI:
     app.include_router(seed_jobs.router)
     app.include_router(schedules_v1.router)
     app.include_router(seed_schedules.router)
+    app.include_router(workers.seed)
+    app.include_router(workers.canonical)
 
     @app.get("/healthz", tags=["health"])
     async def healthz() -> dict[str, str]:

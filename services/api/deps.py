@@ -11,6 +11,7 @@ from services.api.queries import JobQueries
 from services.api.schedules import ScheduleService
 from services.api.settings import ApiSettings
 from services.api.submission import JobSubmitter
+from services.api.workers import WorkerDirectory
 
 
 @dataclass
@@ -21,6 +22,7 @@ class Services:
     submitter: JobSubmitter
     jobs: JobQueries
     schedules: ScheduleService
+    workers: WorkerDirectory
 
 
 def get_services(request: Request) -> Services:

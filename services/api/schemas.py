@@ -9,6 +9,7 @@ from typing import Any, Literal
 from pydantic import AnyHttpUrl, BaseModel, ConfigDict, Field, field_validator
 
 from shared.events import JobKind
+from shared.topics import CAPABILITY_PATTERN
 
 Argument = str | int | float | bool
 
@@ -71,7 +72,10 @@ class JobCreate(Strict):
     timeoutSeconds: float | None = Field(None, gt=0, le=7 * 86_400)
     retryPolicy: RetryPolicyIn | None = None
     idempotencyKey: str | None = Field(None, min_length=1, max_length=200)
-    capability: str | None = Field(None, min_length=1, max_length=100)
+    capability: str | None = Field(None, min_length=1, max_length=100, pattern=CAPABILITY_PATTERN)
+    # When no live executor has the capability: False answers 503 `no_compatible_worker`; True
+    # accepts the job, which waits until an executor with that capability starts.
+    queueIfNoWorker: bool = False
     labels: dict[str, str] = Field(default_factory=dict)
 
 

@@ -8,13 +8,14 @@ import signal
 
 from services.executor.heartbeat import heartbeat, publish_heartbeats
 from services.executor.leases import Leases
+from services.executor.routing import CapabilityRouter
 from services.executor.runners import Runners
 from services.executor.settings import ExecutorSettings
 from services.executor.worker import Executor
 from shared import kafka, mongo, topics
 from shared.definitions import registry
 from shared.errors import UndecodableMessage
-from shared.events import decode
+from shared.events import DrainWorker, decode
 from shared.logs import setup_logging
 from shared.telemetry import setup_tracing
 
@@ -32,9 +33,11 @@ async def serve(settings: ExecutorSettings) -> None:
     control = kafka.make_consumer(settings, topics.JOB_CONTROL, group_id=None, auto_offset_reset="latest")
     holder: dict[str, Executor] = {}
     runners = Runners(settings, registry, lambda request, name, data: holder["executor"].emit_progress(request, name, data))
-    executor = Executor(settings, producer, consumer, leases, runners)
+    router = CapabilityRouter(settings, producer)
+    await kafka.create_topics(settings.kafka_bootstrap, specs=router.topic_specs())
+    executor = Executor(settings, producer, consumer, leases, runners, router)
     holder["executor"] = executor
-    consumer.subscribe([topics.JOB_REQUESTED], listener=executor.rebalance_listener())
+    consumer.subscribe(router.subscription(), listener=executor.rebalance_listener())
 
     stop = asyncio.Event()
     loop = asyncio.get_running_loop()
@@ -46,10 +49,18 @@ async def serve(settings: ExecutorSettings) -> None:
     await control.start()
     log.info("executor %s up: capabilities %s, %d slots", settings.worker_id, settings.capability_list(), settings.max_concurrent_executions)
 
+    drain_requested = asyncio.Event()
+
     async def read_control() -> None:
         async for message in control:
             try:
-                await executor.handle_control(decode(message.value))
+                command = decode(message.value)
+                if isinstance(command, DrainWorker):
+                    if command.worker_id == settings.worker_id:
+                        log.info("drain requested: %s", command.reason)
+                        drain_requested.set()
+                    continue
+                await executor.handle_control(command)
             except UndecodableMessage as error:
                 await kafka.dead_letter(producer, topics.JOB_CONTROL, message.value, str(error))
             except Exception:
@@ -66,13 +77,23 @@ async def serve(settings: ExecutorSettings) -> None:
         ),
     ]
     stopped = asyncio.create_task(stop.wait())
-    done, _ = await asyncio.wait([*tasks, stopped], return_when=asyncio.FIRST_COMPLETED)
+    drained = asyncio.create_task(drain_requested.wait())
+    done, _ = await asyncio.wait([*tasks, stopped, drained], return_when=asyncio.FIRST_COMPLETED)
     for task in done:
-        if task is not stopped and task.exception():
+        if task not in (stopped, drained) and task.exception():
             log.error("task %s died: %r", task.get_name(), task.exception())
     state["value"] = "draining"
-    log.info("draining: waiting up to %.0fs for running attempts", DRAIN_TIMEOUT_SECONDS)
-    await executor.drain(DRAIN_TIMEOUT_SECONDS)
+    # A drain command waits for every running attempt (each has its own timeout); a signal waits
+    # DRAIN_TIMEOUT_SECONDS, after which the registry orphans what is left.
+    timeout = None if drained in done else DRAIN_TIMEOUT_SECONDS
+    log.info("draining: waiting %s for running attempts", "until they finish" if timeout is None else f"up to {timeout:.0f}s")
+    with contextlib.suppress(Exception):
+        await kafka.publish(producer, topics.HEARTBEATS, heartbeat(settings, executor.running_job_ids(), "draining"))
+    drain = asyncio.create_task(executor.drain(timeout))
+    # A signal during an unbounded drain ends it: what still runs is orphaned and re-run elsewhere.
+    await asyncio.wait([drain] if stopped in done else [drain, stopped], return_when=asyncio.FIRST_COMPLETED)
+    drained.cancel()
+    stopped.cancel()
     for task in tasks:
         task.cancel()
     with contextlib.suppress(Exception):

@@ -5,6 +5,7 @@ import logging
 import os
 import socket
 from collections.abc import Callable
+from datetime import UTC, datetime
 
 import psutil
 from aiokafka import AIOKafkaProducer
@@ -15,6 +16,7 @@ from shared.events import WorkerHeartbeat
 
 log = logging.getLogger(__name__)
 VERSION = "0.1.0"
+STARTED_AT = datetime.now(UTC)  # this process's incarnation
 
 
 def heartbeat(settings: ExecutorSettings, running: list[str], state: str) -> WorkerHeartbeat:
@@ -28,6 +30,7 @@ def heartbeat(settings: ExecutorSettings, running: list[str], state: str) -> Wor
         running_job_ids=running,
         load=round(psutil.cpu_percent(interval=None) / 100, 3),
         state=state,  # type: ignore[arg-type]
+        started_at=STARTED_AT,
     )
 
 

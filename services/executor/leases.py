@@ -28,13 +28,20 @@ class Leases:
 
     async def ensure_indexes(self) -> None:
         await self._leases.create_index("job_id")
+        # The worker registry finds a lost worker's recent leases by this range.
+        await self._leases.create_index([("worker_id", 1), ("acquired_at", 1)])
 
-    async def claim(self, attempts: Sequence[tuple[str, int]]) -> list[bool]:
-        """Try to claim each (job_id, attempt); True where this worker now owns it."""
+    async def claim(
+        self, attempts: Sequence[tuple[str, int]], specs: Sequence[dict[str, Any]] | None = None
+    ) -> list[bool]:
+        """Try to claim each (job_id, attempt); True where this worker now owns it. The attempt's
+        spec is kept in the lease so that, if this worker dies, the registry can re-request it."""
         if not attempts:
             return []
         now = datetime.now(UTC)
         documents = [self._document(job_id, attempt, "running", now) for job_id, attempt in attempts]
+        for document, spec in zip(documents, specs or (), strict=False):
+            document["spec"] = spec
         claimed = [True] * len(documents)
         try:
             await self._leases.insert_many(documents, ordered=False)

@@ -21,6 +21,7 @@ from opentelemetry import trace
 from services.executor.leases import Leases
 from services.executor.offsets import OffsetTracker
 from services.executor.outcome import AttemptResult
+from services.executor.routing import CapabilityRouter
 from services.executor.runners import AttemptControl, Runners
 from services.executor.settings import ExecutorSettings
 from shared import kafka, telemetry, topics
@@ -51,12 +52,14 @@ class Executor:
         consumer: AIOKafkaConsumer,
         leases: Leases,
         runners: Runners,
+        router: CapabilityRouter | None = None,
     ) -> None:
         self.settings = settings
         self._producer = producer
         self._consumer = consumer
         self._leases = leases
         self._runners = runners
+        self._router = router
         self._offsets = OffsetTracker()
         self._heap: list[Pending] = []
         self._order = itertools.count()
@@ -92,6 +95,8 @@ class Executor:
             for partition, messages in batches.items():
                 for message in messages:
                     await self._accept(partition, message)
+            if self._router is not None:
+                await self._router.flush()
             if batches:
                 self._wakeup.set()
 
@@ -105,6 +110,11 @@ class Executor:
             return
         if not isinstance(request, JobRequested):
             self._offsets.done(partition, message.offset)
+            return
+        if self._router is not None and not self._router.accepts(request):
+            offset = message.offset
+            await self._router.forward(request, message.value, message.headers,
+                                       lambda: self._offsets.done(partition, offset))
             return
         item = Pending((-request.spec.priority, next(self._order)), request, partition, message.offset, tuple(message.headers or ()))
         heapq.heappush(self._heap, item)
@@ -122,7 +132,7 @@ class Executor:
         while True:
             await self._wakeup.wait()
             self._wakeup.clear()
-            while self._heap and self._free_slots > 0:
+            while self._heap and self._free_slots > 0 and not self._draining:
                 # Claim everything we can start now in one database round trip.
                 batch = [heapq.heappop(self._heap) for _ in range(min(self._free_slots, len(self._heap)))]
                 self._free_slots -= len(batch)
@@ -146,7 +156,10 @@ class Executor:
                     self._offsets.done(item.partition, item.offset)
                 self._release_slot()
         try:
-            claimed = await self._leases.claim([(item.request.job_id, item.request.attempt) for item in batch])
+            claimed = await self._leases.claim(
+                [(item.request.job_id, item.request.attempt) for item in batch],
+                [item.request.spec.model_dump(mode="json") for item in batch],
+            )
         except Exception:
             log.exception("claiming leases failed; requests go back to the queue")
             for item in batch:
@@ -286,9 +299,14 @@ class Executor:
     def running_job_ids(self) -> list[str]:
         return list(self._running)
 
-    async def drain(self, timeout: float) -> None:
-        """Stop taking work and give running attempts `timeout` seconds to finish."""
+    async def drain(self, timeout: float | None) -> None:
+        """Stop taking work, hand the partitions to the other executors, and give running attempts
+        `timeout` seconds (None: as long as they take) to finish. Their requests are re-read
+        elsewhere and skipped there: the leases are ours."""
         self._draining = True
+        await self.commit()
+        with contextlib.suppress(Exception):
+            self._consumer.unsubscribe()
         if self._tasks:
             await asyncio.wait(set(self._tasks), timeout=timeout)
         await self.commit()

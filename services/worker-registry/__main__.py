@@ -6,13 +6,14 @@ from services.worker_registry.app import build_app
 from services.worker_registry.settings import RegistrySettings
 from shared.logs import setup_logging
 from shared.telemetry import setup_tracing
+from shared.workers import WorkerTiming
 
 
 def main() -> None:
     settings = RegistrySettings()
     setup_logging("worker-registry", settings.log_level)
     setup_tracing("worker-registry", settings.tracing_exporter, settings.tracing_file)
-    worker = faust.Worker(build_app(settings), loglevel=settings.log_level, quiet=True, redirect_stdouts=False)
+    worker = faust.Worker(build_app(settings, WorkerTiming()), loglevel=settings.log_level, quiet=True, redirect_stdouts=False)
     worker.execute_from_commandline()
 
 

@@ -9,6 +9,7 @@ from services.api.errors import ApiError
 from services.api.schemas import JobAccepted, JobCreate, JobEventsPublic, JobPublic, JobsPublic
 from services.api.specs import spec_from_request
 from services.api.views import event_public, job_public
+from services.api.workers import require_live_worker
 from shared.definitions import registry
 
 router = APIRouter(prefix="/v1/jobs", tags=["jobs"])
@@ -27,6 +28,7 @@ JOB_STATUSES = ("queued", "running", "retrying", "succeeded", "failed", "cancell
 @router.post("", response_model=JobAccepted, status_code=201)
 async def create_job(body: JobCreate, services: ServicesDep, response: Response) -> JobAccepted:
     spec = spec_from_request(body, registry, services.settings.default_retry_policy())
+    await require_live_worker(services, spec, body.queueIfNoWorker)
     accepted = await services.submitter.submit(
         spec, idempotency_key=body.idempotencyKey, body=body.model_dump(mode="json", exclude={"idempotencyKey"})
     )

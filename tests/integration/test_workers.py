@@ -1,0 +1,149 @@
+"""Seeds 002/003 workers end to end: the registry's projection, capability routing, health when
+heartbeats stop, drain, and orphan recovery after kill -9 (extra executor processes per test)."""
+
+import signal
+import time
+from collections.abc import Callable, Iterator
+from typing import Any
+
+import pytest
+
+from infra.processes import ManagedProcess
+from tests.conftest import StackUnderTest, wait_for
+
+StartExecutor = Callable[..., ManagedProcess]
+
+
+@pytest.fixture
+def start_executor(running_stack: StackUnderTest) -> Iterator[StartExecutor]:
+    """Start extra executor processes; each is stopped (and forgotten by the stack) at the end."""
+    started: list[ManagedProcess] = []
+
+    def start(worker_id: str, capabilities: str, slots: int = 10, wait: bool = True) -> ManagedProcess:
+        process = running_stack.stack.start_service(
+            "executor", instance=worker_id,
+            env={"WORKER_ID": worker_id, "WORKER_CAPABILITIES": capabilities, "MAX_CONCURRENT_EXECUTIONS": str(slots)},
+        )
+        started.append(process)
+        if wait:
+            wait_for(lambda: worker(running_stack, worker_id).get("status") == "idle", 60, 0.3, f"{worker_id} live")
+        return process
+
+    yield start
+    for process in started:
+        process.stop(grace=20)
+        if process in running_stack.stack.processes:
+            running_stack.stack.processes.remove(process)
+
+
+def worker(running_stack: StackUnderTest, worker_id: str) -> dict[str, Any]:
+    response = running_stack.http.get(f"/api/workers/{worker_id}")
+    return response.json() if response.status_code == 200 else {}
+
+
+def submit_native(running_stack: StackUnderTest, capability: str, seconds: float, **extra: Any) -> str:
+    return running_stack.submit({"kind": "native", "program": "/bin/sleep", "args": [str(seconds)],
+                                 "capability": capability, **extra})
+
+
+def test_registry_lists_the_stack_executor_in_seed_003_shape(running_stack: StackUnderTest) -> None:
+    # Given the session stack's executor heartbeating
+    workers = running_stack.http.get("/api/workers").json()
+    # Then it is listed, live, with seed 003's fields
+    live = [w for w in workers["workers"] if w["status"] != "offline"]
+    assert live, workers
+    one = live[0]
+    assert set(one["healthStatus"]) == {"status", "message", "consecutiveFailures", "lastPing"}
+    assert one["healthStatus"]["status"] in ("healthy", "warning", "degraded")
+    assert "script" in one["capabilities"] and isinstance(one["loadPercentage"], int) and one["uptime"]
+    assert workers["clusterStatus"]["activeWorkers"] >= 1
+    stats = running_stack.http.get("/api/workers/stats").json()
+    assert stats["clusterStatus"]["totalWorkers"] >= 1 and stats["capabilities"]["script"]["activeWorkers"] >= 1
+    assert running_stack.http.get("/api/workers/nobody").status_code == 404
+
+
+def test_capability_routing_refusal_queueing_and_assignment(
+    running_stack: StackUnderTest, start_executor: StartExecutor
+) -> None:
+    # Given no worker with capability "gpu": a job needing it is refused in seed 003's shape
+    refused = running_stack.http.post("/v1/jobs", json={"kind": "native", "program": "/bin/true", "capability": "gpu"})
+    assert refused.status_code == 503, refused.text
+    error = refused.json()["error"]
+    assert error["code"] == "no_compatible_worker" and error["compatibleWorkers"] == []
+    assert error["availableCompatibleWorkers"] == [] and error["clusterStatus"]["activeWorkers"] >= 1
+    assert "queueIfNoWorker" in error["suggestions"]
+
+    # When the client asks to queue it, it is accepted and waits
+    waiting = submit_native(running_stack, "gpu", 0.1, queueIfNoWorker=True)
+    time.sleep(2)
+    assert running_stack.job(waiting)["status"] == "queued"
+
+    # When an executor with "gpu" starts, the waiting job and new gpu jobs run there, and only there
+    start_executor("w-gpu", "gpu")
+    later = [submit_native(running_stack, "gpu", 0.1) for _ in range(6)]
+    jobs = [running_stack.wait_status(job_id, "succeeded") for job_id in [waiting, *later]]
+    assert {job["workerId"] for job in jobs} == {"w-gpu"}
+    # and jobs the gpu worker cannot run never land on it
+    plain = [running_stack.submit({"definitionKey": "noop"}) for _ in range(6)]
+    assert all(running_stack.wait_status(job_id, "succeeded")["workerId"] != "w-gpu" for job_id in plain)
+
+    listed = running_stack.http.get("/api/workers/capability/gpu").json()
+    assert [w["id"] for w in listed["workers"]] == ["w-gpu"] and listed["availableWorkers"] == ["w-gpu"]
+
+    # Then assigning a gpu job to a worker without gpu is refused with the compatible workers named
+    other = next(w["id"] for w in running_stack.http.get("/v1/workers").json()["data"]
+                 if "gpu" not in w["capabilities"] and w["status"] != "offline")
+    mismatch = running_stack.http.post("/api/workers/assign", json={"workerId": other, "jobId": later[0]})
+    assert mismatch.status_code == 400
+    body = mismatch.json()
+    assert body["error"] == f"Worker {other} doesn't support 'gpu' commands"
+    assert body["compatibleWorkers"] == ["w-gpu"] and body["availableCompatibleWorkers"] == ["w-gpu"]
+    assert set(body["clusterStatus"]) >= {"totalWorkers", "activeWorkers", "idleWorkers", "busyWorkers", "offlineWorkers"}
+    assert body["suggestions"] == "Try assigning to: w-gpu"
+
+
+def test_health_goes_unresponsive_then_offline_when_heartbeats_stop(
+    running_stack: StackUnderTest, start_executor: StartExecutor
+) -> None:
+    # Given a live, healthy worker
+    process = start_executor("w-pause", "pause")
+    assert worker(running_stack, "w-pause")["healthStatus"]["status"] == "healthy"
+    # When it stops heartbeating (frozen with SIGSTOP)
+    process.signal(signal.SIGSTOP)
+    try:
+        # Then it turns unresponsive, then offline
+        wait_for(lambda: worker(running_stack, "w-pause")["healthStatus"]["status"] == "unresponsive", 30, 0.2, "unresponsive")
+        wait_for(lambda: worker(running_stack, "w-pause")["status"] == "offline", 30, 0.2, "offline")
+        assert worker(running_stack, "w-pause")["healthStatus"]["status"] == "offline"
+        # and no job needing its capability is accepted any more
+        assert running_stack.http.post(
+            "/v1/jobs", json={"kind": "native", "program": "/bin/true", "capability": "pause"}).status_code == 503
+    finally:
+        process.signal(signal.SIGCONT)
+    # When it resumes, it is healthy again
+    wait_for(lambda: worker(running_stack, "w-pause")["healthStatus"]["status"] == "healthy", 30, 0.2, "healthy again")
+
+
+def test_drain_finishes_running_jobs_then_the_executor_exits(
+    running_stack: StackUnderTest, start_executor: StartExecutor
+) -> None:
+    # Given a worker running three 3-second jobs
+    process = start_executor("w-drain", "drainable")
+    job_ids = [submit_native(running_stack, "drainable", 3) for _ in range(3)]
+    wait_for(lambda: len(worker(running_stack, "w-drain")["runningJobIds"]) == 3, 30, 0.2, "3 running")
+    # When it is drained
+    response = running_stack.http.post("/v1/workers/w-drain/drain")
+    assert response.status_code == 202, response.text
+    wait_for(lambda: worker(running_stack, "w-drain")["status"] == "draining", 10, 0.1, "draining")
+    # and a new job for it arrives meanwhile (queued until a drainable worker exists)
+    late = submit_native(running_stack, "drainable", 0.1)
+    # Then the running jobs succeed there, the process exits by itself, and the worker is offline
+    jobs = [running_stack.wait_status(job_id, "succeeded") for job_id in job_ids]
+    assert {job["workerId"] for job in jobs} == {"w-drain"}
+    wait_for(lambda: not process.alive(), 30, 0.2, "executor exit")
+    assert process.popen is not None and process.popen.returncode == 0
+    wait_for(lambda: worker(running_stack, "w-drain")["status"] == "offline", 15, 0.2, "offline")
+    assert running_stack.job(late)["status"] == "queued"
+    # When another drainable worker starts, the late job runs there
+    start_executor("w-drain-2", "drainable")
+    assert running_stack.wait_status(late, "succeeded")["workerId"] == "w-drain-2"
