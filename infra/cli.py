@@ -26,5 +26,17 @@ def topics() -> None:
     typer.echo(f"topics ready on {settings.kafka_bootstrap}")
 
 
+@app.command("register-definitions")
+def register_definitions(
+    module: list[str] = typer.Option([], "--module", "-m", help="import this module first (repeatable)"),  # noqa: B006
+) -> None:
+    """Publish every job definition (built-ins and those in --module) to the `definitions` topic."""
+    from infra.register_definitions import load, publish_definitions
+
+    settings = ServiceSettings()
+    published = asyncio.run(publish_definitions(settings, load(module)))
+    typer.echo(f"registered {len(published)} definitions on {settings.kafka_bootstrap}: {', '.join(published)}")
+
+
 if __name__ == "__main__":
     app()

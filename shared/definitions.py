@@ -17,7 +17,7 @@ from typing import Any
 
 from pydantic import BaseModel, ConfigDict
 
-from shared.events import RetryPolicy
+from shared.events import DefinitionRegistered, RetryPolicy
 
 HOOK_NAMES = ("on_start", "on_success", "on_fail", "on_end")
 
@@ -79,23 +79,37 @@ class JobDefinition:
     def ref(self) -> str:
         return f"{self.key}@{self.version}"
 
+    def registration(self, producer: str = "cli") -> DefinitionRegistered:
+        """This definition's metadata as the event `register-definitions` publishes."""
+        return DefinitionRegistered(
+            producer=producer, key=self.key, version=self.version, default_max_attempts=self.default_max_attempts,
+            timeout_seconds=self.timeout_seconds, concurrency_limit=self.concurrency_limit,
+            capability=self.capability, retry=self.retry, hooks=sorted(_camel(name) for name in self.hooks),
+            description=self.description, params_schema=self.params.model_json_schema(),
+        )
+
     def metadata(self) -> dict[str, Any]:
-        """What `register-definitions` publishes and `GET /v1/definitions` shows (seed 002's shape)."""
-        return {
-            "key": self.key,
-            "version": self.version,
-            "defaultMaxAttempts": self.default_max_attempts,
-            "timeoutSeconds": self.timeout_seconds,
-            "concurrencyLimit": self.concurrency_limit,
-            "capability": self.capability,
-            "retryPolicy": None if self.retry is None else {
-                "baseSeconds": self.retry.base_seconds, "maxSeconds": self.retry.max_seconds,
-                "factor": self.retry.factor, "jitter": self.retry.jitter,
-            },
-            "hooks": sorted(_camel(name) for name in self.hooks),
-            "description": self.description,
-            "paramsSchema": self.params.model_json_schema(),
-        }
+        return describe(self.registration())
+
+
+def describe(registered: DefinitionRegistered) -> dict[str, Any]:
+    """A definition in seed 002's `GET /v1/definitions` shape (camelCase), plus what we add."""
+    retry = registered.retry
+    return {
+        "key": registered.key,
+        "version": registered.version,
+        "defaultMaxAttempts": registered.default_max_attempts,
+        "timeoutSeconds": registered.timeout_seconds,
+        "concurrencyLimit": registered.concurrency_limit,
+        "capability": registered.capability,
+        "retryPolicy": None if retry is None else {
+            "baseSeconds": retry.base_seconds, "maxSeconds": retry.max_seconds,
+            "factor": retry.factor, "jitter": retry.jitter,
+        },
+        "hooks": registered.hooks,
+        "description": registered.description,
+        "paramsSchema": registered.params_schema,
+    }
 
 
 def _camel(name: str) -> str:

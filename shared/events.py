@@ -168,11 +168,37 @@ class ReleaseWorker(WorkerCommand):
     job_success: bool = True
 
 
+class DefinitionRegistered(Frozen):
+    """A job definition's metadata, published by `jobstream register-definitions` to the compacted
+    `definitions` topic (keyed `key@version`, so the latest declaration of each one is kept)."""
+
+    event_id: UUID = Field(default_factory=uuid4)
+    schema_version: Literal[1] = 1
+    type: Literal["definition.registered"] = "definition.registered"
+    occurred_at: datetime = Field(default_factory=utcnow)
+    producer: str = "cli"
+    key: str = Field(min_length=1, max_length=200)
+    version: int = Field(ge=1)
+    default_max_attempts: int = Field(1, ge=1, le=100)
+    timeout_seconds: float | None = None
+    concurrency_limit: int | None = None
+    capability: str = "python"
+    retry: RetryPolicy | None = None
+    hooks: list[str] = Field(default_factory=list)
+    description: str = ""
+    params_schema: dict[str, Any] = Field(default_factory=dict)
+
+    @property
+    def ref(self) -> str:
+        return f"{self.key}@{self.version}"
+
+
 JobEvent = Annotated[
     JobRequested | JobStarted | JobFinished | JobProgressed | CancelJob, Field(discriminator="type")
 ]
 AnyEvent = Annotated[
-    JobRequested | JobStarted | JobFinished | JobProgressed | CancelJob | WorkerHeartbeat | DrainWorker | ReleaseWorker,
+    JobRequested | JobStarted | JobFinished | JobProgressed | CancelJob | WorkerHeartbeat | DrainWorker | ReleaseWorker
+    | DefinitionRegistered,
     Field(discriminator="type"),
 ]
 _any_event: TypeAdapter[Any] = TypeAdapter(AnyEvent)

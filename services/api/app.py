@@ -6,17 +6,28 @@ from contextlib import asynccontextmanager
 from fastapi import FastAPI
 from opentelemetry.instrumentation.fastapi import FastAPIInstrumentor
 
+from services.api.catalog import DefinitionCatalog
 from services.api.deps import Services
 from services.api.errors import install_error_handlers
 from services.api.limits import BodySizeLimit
 from services.api.outbox import Outbox
 from services.api.queries import JobQueries
-from services.api.routes import job_control, jobs_batch, jobs_v1, schedules_v1, seed_jobs, seed_schedules, workers
+from services.api.routes import (
+    definitions_v1,
+    job_control,
+    jobs_batch,
+    jobs_v1,
+    schedules_v1,
+    seed_jobs,
+    seed_schedules,
+    workers,
+)
 from services.api.schedules import ScheduleService
 from services.api.settings import ApiSettings
 from services.api.submission import JobSubmitter
 from services.api.workers import WorkerDirectory
 from shared import kafka, mongo
+from shared.definitions import registry
 from shared.workers import WorkerTiming
 
 
@@ -31,6 +42,8 @@ def create_app(settings: ApiSettings) -> FastAPI:
         outbox.start()
         submitter = JobSubmitter(outbox, db[mongo.JOB_REQUESTS], producer)
         schedules = ScheduleService(db, producer, submitter)
+        app.state.definitions = DefinitionCatalog(settings, registry)
+        app.state.definitions.start()
         app.state.services = Services(
             settings=settings,
             db=db,
@@ -44,6 +57,7 @@ def create_app(settings: ApiSettings) -> FastAPI:
         try:
             yield
         finally:
+            await app.state.definitions.stop()
             await outbox.stop()
             await producer.stop()
             db.client.close()
@@ -58,6 +72,7 @@ def create_app(settings: ApiSettings) -> FastAPI:
     app.include_router(jobs_batch.router)
     app.include_router(jobs_v1.router)
     app.include_router(job_control.router)
+    app.include_router(definitions_v1.router)
     app.include_router(seed_jobs.router)
     app.include_router(schedules_v1.router)
     app.include_router(seed_schedules.router)

@@ -7,14 +7,13 @@ batch cheaper per job than single requests.
 
 import asyncio
 
-from fastapi import APIRouter
+from fastapi import APIRouter, Request
 from pydantic import BaseModel, Field
 
 from services.api.deps import ServicesDep
 from services.api.errors import ApiError
 from services.api.schemas import JobCreate
 from services.api.specs import spec_from_request
-from shared.definitions import registry
 
 router = APIRouter(prefix="/v1/jobs", tags=["jobs"])
 MAX_BATCH = 1000
@@ -37,12 +36,12 @@ class JobsBatchAccepted(BaseModel):
 
 
 @router.post("/batch", response_model=JobsBatchAccepted, status_code=201)
-async def create_jobs(body: JobsBatchCreate, services: ServicesDep) -> JobsBatchAccepted:
+async def create_jobs(body: JobsBatchCreate, services: ServicesDep, request: Request) -> JobsBatchAccepted:
     specs = []
     default_retry = services.settings.default_retry_policy()
     for index, job in enumerate(body.jobs):
         try:
-            specs.append(spec_from_request(job, registry, default_retry))
+            specs.append(spec_from_request(job, request.app.state.definitions.registry, default_retry))
         except ApiError as error:
             raise ApiError(error.status_code, error.code, f"jobs.{index}: {error.detail}", index=index) from error
     outcomes = await asyncio.gather(

@@ -2,7 +2,7 @@
 
 from typing import Annotated, Literal
 
-from fastapi import APIRouter, Query, Response
+from fastapi import APIRouter, Query, Request, Response
 
 from services.api.deps import ServicesDep
 from services.api.errors import ApiError
@@ -10,7 +10,6 @@ from services.api.schemas import JobAccepted, JobCreate, JobEventsPublic, JobPub
 from services.api.specs import spec_from_request
 from services.api.views import event_public, job_public
 from services.api.workers import require_live_worker
-from shared.definitions import registry
 
 router = APIRouter(prefix="/v1/jobs", tags=["jobs"])
 # Stored times have millisecond precision, so a fast attempt's events can share a timestamp; the
@@ -26,8 +25,9 @@ JOB_STATUSES = ("queued", "running", "retrying", "succeeded", "failed", "cancell
 
 
 @router.post("", response_model=JobAccepted, status_code=201)
-async def create_job(body: JobCreate, services: ServicesDep, response: Response) -> JobAccepted:
-    spec = spec_from_request(body, registry, services.settings.default_retry_policy())
+async def create_job(body: JobCreate, services: ServicesDep, response: Response, request: Request) -> JobAccepted:
+    definitions = request.app.state.definitions.registry
+    spec = spec_from_request(body, definitions, services.settings.default_retry_policy())
     await require_live_worker(services, spec, body.queueIfNoWorker)
     accepted = await services.submitter.submit(
         spec, idempotency_key=body.idempotencyKey, body=body.model_dump(mode="json", exclude={"idempotencyKey"})
