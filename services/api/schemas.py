@@ -73,6 +73,9 @@ class JobCreate(Strict):
     retryPolicy: RetryPolicyIn | None = None
     idempotencyKey: str | None = Field(None, min_length=1, max_length=200)
     capability: str | None = Field(None, min_length=1, max_length=100, pattern=CAPABILITY_PATTERN)
+    # Native and shell jobs: flag (and optionally kill) a process tree whose peak memory crosses this.
+    memoryThresholdBytes: int | None = Field(None, ge=1024 * 1024, le=2**40)
+    killOnMemoryThreshold: bool = False
     # When no live executor has the capability: False answers 503 `no_compatible_worker`; True
     # accepts the job, which waits until an executor with that capability starts.
     queueIfNoWorker: bool = False

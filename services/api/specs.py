@@ -64,6 +64,7 @@ def spec_from_request(
     common: dict[str, Any] = dict(
         priority=body.priority, timeout_seconds=body.timeoutSeconds, capability=body.capability,
         labels=body.labels, job_name=body.jobName, retry=retry_policy(body, default_retry),
+        memory_threshold_bytes=body.memoryThresholdBytes, kill_on_memory_threshold=body.killOnMemoryThreshold,
     )
     if body.definitionKey is not None:
         definition = resolve_definition(registry, body.definitionKey, body.definitionVersion)

@@ -1,5 +1,8 @@
 """Seeds 000/001 end to end: ad-hoc native jobs through the API, Kafka, the executor and the projection."""
 
+import sys
+
+from services.executor.settings import BUNDLED_DUMMY_JOB as DUMMY_JOB
 from tests.conftest import StackUnderTest, wait_for
 
 
@@ -134,3 +137,17 @@ def test_batch_with_one_bad_job_is_rejected_whole(running_stack: StackUnderTest)
     response = running_stack.http.post("/v1/jobs/batch", json={"jobs": jobs})
     assert response.status_code == 404
     assert response.json()["error"]["index"] == 1
+
+
+def test_process_over_its_memory_threshold_is_killed_when_asked(running_stack: StackUnderTest) -> None:
+    # Given a job that would hold 200 MB for 20 s, with a 64 MB threshold that kills
+    job_id = running_stack.submit({
+        "kind": "native", "program": sys.executable,
+        "args": [str(DUMMY_JOB), "greedy", "memory_mb=200", "duration_ms=20000", "fail_rate=0"],
+        "memoryThresholdBytes": 64 * 1024 * 1024, "killOnMemoryThreshold": True,
+    })
+    # Then it is stopped long before its 20 s are up, and the run says why
+    job = running_stack.wait_status(job_id, {"failed", "dead_lettered"}, timeout=30)
+    assert job["memoryExceeded"] is True
+    assert "memory" in job["error"]
+    assert job["durationMs"] < 15_000

@@ -52,3 +52,19 @@ def test_seed_001_status_names(status: str, outcome: str | None, expected: str) 
     item = seed_list_item({"_id": "j", "status": status, "outcome": outcome, "attempt": 2})
     assert item.status == expected
     assert item.retries == 1
+
+
+def test_stack_refuses_a_busy_port_with_the_variable_to_change(tmp_path) -> None:
+    import socket
+
+    from infra.processes import free_port
+    from infra.stack import Stack, StackSettings
+
+    with socket.socket() as listener:
+        listener.bind(("127.0.0.1", 0))
+        listener.listen()
+        busy = listener.getsockname()[1]
+        stack = Stack(StackSettings(PORT=busy, KAFKA_PORT=free_port(), MONGO_PORT=free_port(), DATA_DIR=tmp_path))
+        with pytest.raises(SystemExit) as refused:
+            stack.check_ports()
+    assert f"PORT (API)={busy}" in str(refused.value)
