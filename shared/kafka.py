@@ -18,6 +18,7 @@ from shared.events import encode
 from shared.settings import ServiceSettings
 
 log = logging.getLogger(__name__)
+BACKGROUND_FETCH_WAIT_MS = 100
 
 
 def make_producer(settings: ServiceSettings, client_id: str) -> AIOKafkaProducer:
@@ -42,7 +43,9 @@ def make_consumer(
         session_timeout_ms=settings.kafka_session_timeout_ms,
         heartbeat_interval_ms=settings.kafka_heartbeat_interval_ms,
         max_poll_records=500,
-        fetch_max_wait_ms=settings.kafka_fetch_max_wait_ms,
+        # Background consumers poll gently; the executor's request consumer passes the short
+        # KAFKA_FETCH_MAX_WAIT_MS because submit-to-start latency depends on it.
+        fetch_max_wait_ms=BACKGROUND_FETCH_WAIT_MS,
     )
     options.update(overrides)
     return AIOKafkaConsumer(*topic_names, **options)

@@ -28,7 +28,9 @@ async def serve(settings: ExecutorSettings) -> None:
     leases = Leases(db, settings.worker_id)
     await leases.ensure_indexes()
     producer = kafka.make_producer(settings, settings.worker_id)
-    consumer = kafka.make_consumer(settings, group_id=topics.GROUP_EXECUTOR)
+    consumer = kafka.make_consumer(
+        settings, group_id=topics.GROUP_EXECUTOR, fetch_max_wait_ms=settings.kafka_fetch_max_wait_ms
+    )
     # Every executor must see every command, so the control topic is read outside the group.
     control = kafka.make_consumer(settings, topics.JOB_CONTROL, group_id=None, auto_offset_reset="latest")
     holder: dict[str, Executor] = {}
