@@ -40,6 +40,9 @@ class StackSettings(BaseSettings):
     services: str = Field(",".join(SERVICE_MODULES), alias="STACK_SERVICES")
     kafka_bootstrap: str | None = Field(None, alias="KAFKA_BOOTSTRAP")
     mongo_url: str | None = Field(None, alias="MONGO_URL")
+    # Prometheus: service i (in SERVICE_MODULES order) serves /metrics on base+i; 0 = off. The API
+    # serves /metrics on its own port.
+    metrics_port_base: int = Field(0, ge=0, alias="METRICS_PORT_BASE")
 
 
 @dataclass
@@ -48,6 +51,7 @@ class Stack:
     log_to_files: bool = False
     env: dict[str, str] = field(default_factory=dict)
     processes: list[ManagedProcess] = field(default_factory=list)
+    metrics_ports: dict[str, int] = field(default_factory=dict)  # service name -> METRICS_PORT
 
     @property
     def bootstrap(self) -> str:
@@ -113,10 +117,14 @@ class Stack:
 
     def start_service(self, name: str, env: dict[str, str] | None = None, instance: str | None = None) -> ManagedProcess:
         label = f"{name}-{instance}" if instance else name
+        port = self.metrics_ports.get(label) or (
+            self.settings.metrics_port_base + list(SERVICE_MODULES).index(name)
+            if self.settings.metrics_port_base and name != "api" and not instance else 0
+        )
         process = ManagedProcess(
             label,
             [sys.executable, "-m", SERVICE_MODULES[name]],
-            env={**self.service_env(), **(env or {})},
+            env={**self.service_env(), **({"METRICS_PORT": str(port)} if port else {}), **(env or {})},
             log_path=self._log(label),
         ).start()
         self.processes.append(process)

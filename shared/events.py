@@ -193,12 +193,28 @@ class DefinitionRegistered(Frozen):
         return f"{self.key}@{self.version}"
 
 
+class JobAlerted(Envelope):
+    """An alert raised by analytics when a job fails or is dead-lettered (topic `alerts`).
+    `alert_id` is deterministic, so sinks can drop a redelivered alert."""
+
+    type: Literal["job.alerted"] = "job.alerted"
+    alert_id: str
+    severity: Literal["warning", "error", "critical"]
+    reason: Literal["job_failed", "job_dead_lettered"]
+    message: str
+    job_name: str | None = None
+    definition_key: str | None = None
+    error: str | None = None
+    exit_code: int | None = None
+
+
 JobEvent = Annotated[
     JobRequested | JobStarted | JobFinished | JobProgressed | CancelJob, Field(discriminator="type")
 ]
 AnyEvent = Annotated[
     JobRequested | JobStarted | JobFinished | JobProgressed | CancelJob | WorkerHeartbeat | DrainWorker | ReleaseWorker
-    | DefinitionRegistered,
+    | DefinitionRegistered
+    | JobAlerted,
     Field(discriminator="type"),
 ]
 _any_event: TypeAdapter[Any] = TypeAdapter(AnyEvent)

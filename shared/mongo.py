@@ -11,7 +11,9 @@ SCHEDULE_RECORDS = "schedule_records"  # each schedule as the user last set it (
 # analytics
 JOBS = "jobs"  # one document per job: status, attempts, events (the main read model)
 STATS = "stats"  # counters and statistics maintained incrementally
-ALERTS = "alerts"
+ALERTS = "alerts"  # alerts raised on job failure and dead-lettering (time-ordered ids)
+EXECUTIONS = "executions"  # one record per finished attempt (time-ordered ids)
+FAILED_EXECUTIONS = "failed_executions"  # the failed ones again, so they page without a scan
 # executor
 LEASES = "leases"  # one per (job_id, attempt): who runs it; makes redelivery a no-op
 # scheduler

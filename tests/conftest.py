@@ -32,6 +32,8 @@ def wait_for(check: Callable[[], Any], timeout: float = 30.0, interval: float = 
 class StackUnderTest:
     """The running stack plus helpers the tests share."""
 
+    webhook_port: int = 0  # ALERT_WEBHOOK_URL points here (tests/integration/test_alerts.py listens)
+
     def __init__(self, stack: Stack, data_dir: Path) -> None:
         self.stack = stack
         self.data_dir = data_dir
@@ -72,10 +74,15 @@ def running_stack(tmp_path_factory: pytest.TempPathFactory) -> Iterator[StackUnd
     settings = StackSettings(
         KAFKA_PORT=free_port(), MONGO_PORT=free_port(), PORT=free_port(), DATA_DIR=data_dir, EXECUTORS=1,
     )
+    webhook_port = free_port()
     stack = Stack(
         settings,
         log_to_files=True,
+        metrics_ports={name: free_port() for name in ("analytics", "worker-registry", "executor", "scheduler")},
         env={
+            "ALERT_WEBHOOK_URL": f"http://127.0.0.1:{webhook_port}/alerts",
+            "ALERT_WEBHOOK_ATTEMPTS": "3",
+            "ALERT_WEBHOOK_BACKOFF_SECONDS": "0.2",
             "TRACING_EXPORTER": "jsonl",
             "TRACING_FILE": str(data_dir / "traces.jsonl"),
             "HEARTBEAT_INTERVAL_SECONDS": "1",
@@ -90,6 +97,7 @@ def running_stack(tmp_path_factory: pytest.TempPathFactory) -> Iterator[StackUnd
         stack.create_topics()
         stack.start_services()
         under_test = StackUnderTest(stack, data_dir)
+        under_test.webhook_port = webhook_port
         # Jobs that need a capability are refused while no live worker has it: wait for the registry.
         wait_for(lambda: under_test.http.get("/v1/workers", params={"status": "idle"}).json().get("count"),
                  READY_TIMEOUT, interval=0.5, what="a live worker in the registry")

@@ -1,19 +1,33 @@
-"""The analytics Faust app: consumes every job topic and keeps the `jobs` projection current."""
+"""The analytics Faust app: consumes every job topic and keeps the analytics projections current
+(`pipeline.py`), publishes alerts, and hands the `alerts` topic to the alert sinks."""
 
 import logging
+import time
 
 import faust
 from opentelemetry import trace
 
-from services.analytics.projections import JobProjection
+from services.analytics.pipeline import Pipeline
 from services.analytics.settings import AnalyticsSettings
-from shared import mongo, telemetry, topics
+from services.analytics.sinks import LogSink, Sink, WebhookSink, deliver
+from shared import metrics, mongo, telemetry, topics
+from shared.cost import CostSettings
 from shared.errors import UndecodableMessage
-from shared.events import JobFinished, JobProgressed, JobRequested, JobStarted, decode
+from shared.events import JobAlerted, JobFinished, JobProgressed, JobRequested, JobStarted, decode, encode
 from shared.streams import faust_app
 
 log = logging.getLogger(__name__)
 PROJECTED = (JobRequested, JobStarted, JobFinished, JobProgressed)
+
+
+def make_sinks(settings: AnalyticsSettings) -> list[Sink]:
+    sinks: list[Sink] = [LogSink()]
+    if settings.alert_webhook_url:
+        sinks.append(WebhookSink(
+            settings.alert_webhook_url, settings.alert_webhook_attempts,
+            settings.alert_webhook_backoff_seconds, settings.alert_webhook_timeout_seconds,
+        ))
+    return sinks
 
 
 def build_app(settings: AnalyticsSettings) -> faust.App:
@@ -22,15 +36,25 @@ def build_app(settings: AnalyticsSettings) -> faust.App:
         topics.JOB_REQUESTED, topics.JOB_STARTED, topics.JOB_FINISHED, topics.JOB_EVENTS,
         value_serializer="raw", key_serializer="raw",
     )
+    alerts_topic = app.topic(topics.ALERTS, value_serializer="raw", key_serializer="raw")
     dead_letters = app.topic(topics.DEAD_LETTER, value_serializer="raw", key_serializer="raw")
     tracer = telemetry.tracer("jobstream.analytics")
-    state: dict[str, JobProjection] = {}
+    state: dict[str, Pipeline] = {}
+    sinks = make_sinks(settings)
+
+    async def publish_alerts(alerts: list[JobAlerted]) -> None:
+        for alert in alerts:
+            await alerts_topic.send(key=alert.job_id.encode(), value=encode(alert))
 
     @app.task
     async def open_projection() -> None:
-        projection = JobProjection(mongo.connect(settings, "jobstream-analytics"), settings.cache_size)
-        await projection.ensure_indexes()
-        state["jobs"] = projection
+        metrics.serve(settings.metrics_port, "analytics")
+        pipeline = Pipeline(
+            mongo.connect(settings, "jobstream-analytics"), CostSettings(), settings.instance,
+            cache_size=settings.cache_size, publish_alerts=publish_alerts,
+        )
+        await pipeline.start()
+        state["jobs"] = pipeline
 
     @app.on_partitions_assigned.connect
     async def forget_cache(sender: object, *args: object, **kwargs: object) -> None:
@@ -58,8 +82,9 @@ def build_app(settings: AnalyticsSettings) -> faust.App:
                     spans.append(span)
             while "jobs" not in state:
                 await app.sleep(0.05)
+            started = time.perf_counter()
             try:
-                await state["jobs"].apply(decoded)
+                await state["jobs"].process(decoded)
             except Exception as error:
                 for span in spans:
                     span.record_exception(error)
@@ -68,5 +93,16 @@ def build_app(settings: AnalyticsSettings) -> faust.App:
             finally:
                 for span in spans:
                     span.end()
+            metrics.BATCH_SECONDS.observe(time.perf_counter() - started)
+
+    @app.agent(alerts_topic)
+    async def notify(stream: faust.StreamT) -> None:
+        async for raw in stream:
+            try:
+                alert = decode(raw)
+            except UndecodableMessage:
+                continue
+            if isinstance(alert, JobAlerted):
+                await deliver(sinks, alert)
 
     return app

@@ -12,7 +12,7 @@ written those jobs meanwhile.
 
 import logging
 from collections import OrderedDict
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from typing import Any
 
@@ -36,8 +36,8 @@ class Change:
 
 
 class JobProjection:
-    def __init__(self, db: AsyncIOMotorDatabase, cache_size: int = 50_000) -> None:
-        self._jobs = db[mongo.JOBS]
+    def __init__(self, db: AsyncIOMotorDatabase, cache_size: int = 50_000, collection: str = mongo.JOBS) -> None:
+        self._jobs = db[collection]
         self._cache: OrderedDict[str, dict[str, Any]] = OrderedDict()
         self._cache_size = cache_size
 
@@ -48,6 +48,13 @@ class JobProjection:
         self._cache.clear()
 
     async def apply(self, events: Sequence[Event]) -> list[Change]:
+        changes = await self.fold(events)
+        if changes:
+            await self.write(changes, events)
+        return changes
+
+    async def fold(self, events: Sequence[Event]) -> list[Change]:
+        """Fold a batch into the current documents without writing them."""
         job_ids = list(dict.fromkeys(event.job_id for event in events))
         stored = await self._load(job_ids)
         current = dict(stored)
@@ -55,20 +62,24 @@ class JobProjection:
             updated = evolve(current.get(event.job_id), event)
             if updated is not None:
                 current[event.job_id] = updated
-        changes = [
+        return [
             Change(stored.get(job_id), current[job_id])
             for job_id in job_ids
             if job_id in current and current[job_id] is not stored.get(job_id)
         ]
-        if changes:
-            await self._write(changes, events)
-        return changes
 
     async def _load(self, job_ids: list[str]) -> dict[str, dict[str, Any]]:
         # Optimistic: not cached means new. `_write` corrects the rare job that already exists.
         return {job_id: self._cache[job_id] for job_id in job_ids if job_id in self._cache}
 
-    async def _write(self, changes: list[Change], events: Sequence[Event]) -> None:
+    async def write(
+        self, changes: list[Change], events: Sequence[Event], prepare: Callable[[Change], None] | None = None
+    ) -> None:
+        """Write folded changes; `prepare` may add fields to each document just before it is written
+        (also to a document rebased onto a concurrent writer's version)."""
+        for change in changes:
+            if prepare is not None:
+                prepare(change)
         operations = [
             InsertOne(change.after) if change.before is None else ReplaceOne({"_id": change.after["_id"]}, change.after)
             for change in changes
@@ -79,11 +90,13 @@ class JobProjection:
             conflicts = [changes[w["index"]] for w in error.details["writeErrors"] if w["code"] == DUPLICATE_KEY]
             if len(conflicts) != len(error.details["writeErrors"]):
                 raise
-            await self._rebase(conflicts, events)
+            await self._rebase(conflicts, events, prepare)
         for change in changes:
             self._remember(change.after)
 
-    async def _rebase(self, conflicts: list[Change], events: Sequence[Event]) -> None:
+    async def _rebase(
+        self, conflicts: list[Change], events: Sequence[Event], prepare: Callable[[Change], None] | None
+    ) -> None:
         """These jobs already had documents: fold the batch's events onto the stored ones."""
         log.info("folding %d batches onto stored job documents", len(conflicts))
         for change in conflicts:
@@ -94,10 +107,13 @@ class JobProjection:
                 if event.job_id == job_id:
                     document = evolve(document, event) or document
             assert document is not None
-            if document is not stored:
-                await self._jobs.replace_one({"_id": job_id}, document, upsert=True)
+            changed = document is not stored
             # Statistics read before -> after: make them see the stored state, not "new job".
-            change.before, change.after = stored, document
+            change.before, change.after = stored, (document if changed else dict(document))
+            if prepare is not None:
+                prepare(change)
+            if changed:
+                await self._jobs.replace_one({"_id": job_id}, change.after, upsert=True)
 
     def _remember(self, document: dict[str, Any]) -> None:
         self._cache[document["_id"]] = document

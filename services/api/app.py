@@ -9,6 +9,7 @@ from opentelemetry.instrumentation.fastapi import FastAPIInstrumentor
 from services.api.catalog import DefinitionCatalog
 from services.api.deps import Services
 from services.api.errors import install_error_handlers
+from services.api.insights import Insights
 from services.api.limits import BodySizeLimit
 from services.api.outbox import Outbox
 from services.api.queries import JobQueries
@@ -17,9 +18,13 @@ from services.api.routes import (
     job_control,
     jobs_batch,
     jobs_v1,
+    metrics_v1,
+    observability,
+    prometheus,
     schedules_v1,
     seed_jobs,
     seed_schedules,
+    stats,
     workers,
 )
 from services.api.schedules import ScheduleService
@@ -54,10 +59,12 @@ def create_app(settings: ApiSettings) -> FastAPI:
             workers=WorkerDirectory(db[mongo.WORKERS], WorkerTiming()),
         )
         await schedules.republish()
+        app.state.insights = Insights.build(settings, db, producer)
         try:
             yield
         finally:
             await app.state.definitions.stop()
+            await app.state.insights.close()
             await outbox.stop()
             await producer.stop()
             db.client.close()
@@ -78,11 +85,13 @@ def create_app(settings: ApiSettings) -> FastAPI:
     app.include_router(seed_schedules.router)
     app.include_router(workers.seed)
     app.include_router(workers.canonical)
+    for router in (stats.router, metrics_v1.router, observability.router, prometheus.router):
+        app.include_router(router)
 
     @app.get("/healthz", tags=["health"])
     async def healthz() -> dict[str, str]:
         return {"status": "ok"}
 
-    FastAPIInstrumentor.instrument_app(app, excluded_urls="healthz")
+    FastAPIInstrumentor.instrument_app(app, excluded_urls="healthz,metrics")
     app.add_middleware(BodySizeLimit, max_bytes=settings.max_body_bytes)
     return app

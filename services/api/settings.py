@@ -25,6 +25,12 @@ class ApiSettings(ServiceSettings):
     # Seed 004 HTTP POST schedules: the request timeout of each attempt.
     http_job_timeout_seconds: float = Field(30.0, gt=0, le=3600, alias="HTTP_JOB_TIMEOUT_SECONDS")
     metrics_cache_ttl_seconds: float = Field(30.0, alias="METRICS_CACHE_TTL_SECONDS")
+    # GET /stats pattern discovery: jobs needed on both sides, false discovery rate, smallest difference
+    stats_pattern_min_support: int = Field(20, ge=2, alias="STATS_PATTERN_MIN_SUPPORT")
+    stats_pattern_alpha: float = Field(0.05, gt=0, lt=1, alias="STATS_PATTERN_ALPHA")
+    stats_pattern_min_difference: float = Field(0.05, ge=0, le=1, alias="STATS_PATTERN_MIN_DIFFERENCE")
+    # /observability/health: consumer lag (messages) above which the platform reports "degraded"
+    health_lag_degraded: int = Field(10_000, ge=0, alias="HEALTH_LAG_DEGRADED")
     # Seed 002: the retry policy of jobs that name none (and whose definition names none).
     backoff_base_seconds: float = Field(1.0, ge=0, le=86_400, alias="BACKOFF_BASE_SECONDS")
     backoff_max_seconds: float = Field(3600.0, ge=0, le=7 * 86_400, alias="BACKOFF_MAX_SECONDS")

@@ -12,7 +12,7 @@ from services.executor.routing import CapabilityRouter
 from services.executor.runners import Runners
 from services.executor.settings import ExecutorSettings
 from services.executor.worker import Executor
-from shared import kafka, mongo, topics
+from shared import kafka, metrics, mongo, topics
 from shared.definitions import registry
 from shared.errors import UndecodableMessage
 from shared.events import DrainWorker, decode
@@ -39,6 +39,9 @@ async def serve(settings: ExecutorSettings) -> None:
     await kafka.create_topics(settings.kafka_bootstrap, specs=router.topic_specs())
     executor = Executor(settings, producer, consumer, leases, runners, router)
     holder["executor"] = executor
+    if metrics.serve(settings.metrics_port, "executor"):
+        metrics.EXECUTOR_QUEUED.set_function(executor.queue_depth)
+        metrics.EXECUTOR_RUNNING.set_function(lambda: len(executor.running_job_ids()))
     consumer.subscribe(router.subscription(), listener=executor.rebalance_listener())
 
     stop = asyncio.Event()

@@ -296,6 +296,9 @@ class Executor:
             await asyncio.sleep(COMMIT_INTERVAL_SECONDS)
             await self.commit()
 
+    def queue_depth(self) -> int:
+        return len(self._heap)
+
     def running_job_ids(self) -> list[str]:
         return list(self._running)
 

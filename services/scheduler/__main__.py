@@ -18,7 +18,7 @@ from services.scheduler.firing import Firer
 from services.scheduler.settings import SchedulerSettings
 from services.scheduler.store import ScheduleStore
 from services.scheduler.timers import Timers
-from shared import kafka, mongo, topics
+from shared import kafka, metrics, mongo, topics
 from shared.errors import UndecodableMessage
 from shared.events import CancelJob, JobFinished, decode
 from shared.logs import setup_logging
@@ -93,6 +93,7 @@ async def serve(settings: SchedulerSettings) -> None:
     for signum in (signal.SIGINT, signal.SIGTERM):
         loop.add_signal_handler(signum, stop.set)
 
+    metrics.serve(settings.metrics_port, "scheduler")  # the drift histogram is shared.metrics.SCHEDULER_DRIFT
     await producer.start()
     scheduler.start()
     cron.start(scheduler)

@@ -4,6 +4,7 @@ import faust
 
 from services.worker_registry.app import build_app
 from services.worker_registry.settings import RegistrySettings
+from shared import metrics
 from shared.logs import setup_logging
 from shared.telemetry import setup_tracing
 from shared.workers import WorkerTiming
@@ -13,6 +14,7 @@ def main() -> None:
     settings = RegistrySettings()
     setup_logging("worker-registry", settings.log_level)
     setup_tracing("worker-registry", settings.tracing_exporter, settings.tracing_file)
+    metrics.serve(settings.metrics_port, "worker-registry")
     worker = faust.Worker(build_app(settings, WorkerTiming()), loglevel=settings.log_level, quiet=True, redirect_stdouts=False)
     worker.execute_from_commandline()
 

@@ -1,0 +1,137 @@
+"""One batch of job events through every analytics projection, in crash-safe order.
+
+`jobs` (the job documents), `executions` / `failed_executions` (one record per finished attempt),
+`alerts` (failures and dead-lettering) and `stats` (incremental statistics) are all derived from the
+same `Change(before, after)` of each job; the order of the writes and the journal that makes the
+statistics exactly-once are described in `stats_store.py`. The live Faust agent and the replay
+command both run this class, with different collection names.
+"""
+
+import logging
+from collections.abc import Awaitable, Callable, Sequence
+from dataclasses import dataclass
+from typing import Any
+
+from motor.motor_asyncio import AsyncIOMotorCollection, AsyncIOMotorDatabase
+from pymongo import InsertOne, ReplaceOne
+from pymongo.errors import BulkWriteError
+
+from services.analytics import metrics
+from services.analytics.contributions import Counters, contribution, delta, merge
+from services.analytics.jobview import Event
+from services.analytics.projections import Change, JobProjection
+from services.analytics.records import alert_document, alert_for, alert_from_document, changed_executions
+from services.analytics.stats_store import StatsStore, pack
+from shared import mongo
+from shared.cost import CostSettings
+from shared.events import JobAlerted
+
+log = logging.getLogger(__name__)
+DUPLICATE_KEY = 11000
+PublishAlerts = Callable[[list[JobAlerted]], Awaitable[None]]
+
+
+@dataclass(frozen=True)
+class Collections:
+    jobs: str = mongo.JOBS
+    stats: str = mongo.STATS
+    executions: str = mongo.EXECUTIONS
+    failed_executions: str = mongo.FAILED_EXECUTIONS
+    alerts: str = mongo.ALERTS
+
+    @classmethod
+    def prefixed(cls, prefix: str) -> "Collections":
+        base = cls()
+        return cls(**{name: prefix + value for name, value in base.__dict__.items()})
+
+
+class Pipeline:
+    def __init__(
+        self,
+        db: AsyncIOMotorDatabase,
+        cost: CostSettings,
+        instance: str = "0",
+        collections: Collections = Collections(),  # noqa: B008 - frozen
+        cache_size: int = 50_000,
+        publish_alerts: PublishAlerts | None = None,
+    ) -> None:
+        self.collections = collections
+        self.jobs = JobProjection(db, cache_size, collections.jobs)
+        self._executions = db[collections.executions]
+        self._failed = db[collections.failed_executions]
+        self._alerts = db[collections.alerts]
+        self.stats = StatsStore(db[collections.stats], db[collections.jobs], instance)
+        self._cost = cost
+        self._publish = publish_alerts
+
+    async def start(self) -> None:
+        await self.jobs.ensure_indexes()
+        await self._alerts.create_index("job_id")
+        await self._failed.create_index("job_id")
+        job_ids = await self.stats.recover()
+        if job_ids and self._publish is not None:
+            # The crash may have come before the last batch's alerts were published: send them again
+            # (sinks drop duplicates by alert id).
+            resend = [alert_from_document(doc) async for doc in self._alerts.find({"job_id": {"$in": job_ids}})]
+            if resend:
+                await self._publish(resend)
+
+    def forget(self) -> None:
+        self.jobs.forget()
+
+    async def process(self, events: Sequence[Event]) -> list[Change]:
+        changes = await self.jobs.fold(events)
+        if not changes:
+            return changes
+        # Derived records are written first (idempotent). A job missing from the cache looks new
+        # here, so these may repeat records already stored: same ids, ignored as duplicates.
+        await self._write_records(changes, [a for change in changes if (a := alert_for(change.before, change.after))])
+        batch = self.stats.next_batch()
+        await self.stats.journal(batch, [change.after["_id"] for change in changes])
+        deltas: dict[str, Counters] = {}
+
+        def prepare(change: Change) -> None:
+            change_delta = delta(contribution(change.before, self._cost), contribution(change.after, self._cost))
+            deltas[change.after["_id"]] = change_delta
+            change.after["stats_batch"] = batch
+            change.after["stats_delta"] = pack(change_delta)
+
+        await self.jobs.write(changes, events, prepare)
+        total: Counters = {}
+        for change_delta in deltas.values():
+            merge(total, change_delta)
+        await self.stats.apply(total, batch)
+        metrics.observe_changes(changes)
+        # Published only for real transitions: the write corrected `before` for jobs that existed.
+        alerts = [alert for change in changes if (alert := alert_for(change.before, change.after))]
+        if alerts and self._publish is not None:
+            await self._publish(alerts)
+        return changes
+
+    async def _write_records(self, changes: list[Change], alerts: list[JobAlerted]) -> None:
+        executions: list[Any] = []
+        failed: list[Any] = []
+        for change in changes:
+            added, updated = changed_executions(change.before, change.after)
+            for record in added:
+                executions.append(InsertOne(record))
+                if record["failed"]:
+                    failed.append(InsertOne(record))
+            for record in updated:
+                executions.append(ReplaceOne({"_id": record["_id"]}, record, upsert=True))
+                if record["failed"]:
+                    failed.append(ReplaceOne({"_id": record["_id"]}, record, upsert=True))
+        await _idempotent(self._executions, executions)
+        await _idempotent(self._failed, failed)
+        await _idempotent(self._alerts, [InsertOne(alert_document(alert)) for alert in alerts])
+
+
+async def _idempotent(collection: AsyncIOMotorCollection, operations: list[Any]) -> None:
+    """Bulk write where a duplicate id means "written before" (a redelivered batch), not an error."""
+    if not operations:
+        return
+    try:
+        await collection.bulk_write(operations, ordered=False)
+    except BulkWriteError as error:
+        if any(w["code"] != DUPLICATE_KEY for w in error.details["writeErrors"]):
+            raise
