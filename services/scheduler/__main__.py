@@ -81,7 +81,10 @@ async def serve(settings: SchedulerSettings) -> None:
     db = mongo.connect(settings, "jobstream-scheduler")
     producer = kafka.make_producer(settings, "jobstream-scheduler")
     consumer = kafka.make_consumer(settings, topics.JOB_FINISHED, topics.JOB_CONTROL, group_id=topics.GROUP_SCHEDULER)
-    schedule_consumer = kafka.make_consumer(settings, group_id=topics.GROUP_SCHEDULER_CRON)
+    schedule_consumer = kafka.make_consumer(
+        settings, group_id=topics.GROUP_SCHEDULER_CRON, session_timeout_ms=settings.cron_session_timeout_ms,
+        heartbeat_interval_ms=settings.cron_heartbeat_interval_ms,
+    )
     scheduler = AsyncIOScheduler(timezone="UTC")
     timers = Timers(db, producer, scheduler)
     cron = CronScheduler(

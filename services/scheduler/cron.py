@@ -81,6 +81,7 @@ class CronScheduler:
         loaded = await self._store.load(new)
         for schedule, partition in loaded:
             self._install(schedule, partition)
+        self._save_watermarks()  # records the new owner at once
         log.info("now own schedules partitions %s: %d schedules", sorted(self._owned), len(loaded))
 
     def revoke(self, partitions: set[int]) -> None:
