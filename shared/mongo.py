@@ -16,6 +16,7 @@ EXECUTIONS = "executions"  # one record per finished attempt (time-ordered ids)
 FAILED_EXECUTIONS = "failed_executions"  # the failed ones again, so they page without a scan
 # executor
 LEASES = "leases"  # one per (job_id, attempt): who runs it; makes redelivery a no-op
+CONCURRENCY_SLOTS = "concurrency_slots"  # `key@version:n`, n < concurrencyLimit: a running attempt's slot
 # scheduler
 TIMERS = "timers"  # delayed retries and one-off runs that must survive a restart
 SCHEDULE_STATE = "schedule_state"  # per schedules-partition: slot fired through, owner

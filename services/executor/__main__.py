@@ -6,6 +6,7 @@ import contextlib
 import logging
 import signal
 
+from services.executor.concurrency import ConcurrencySlots, definition_limit
 from services.executor.heartbeat import heartbeat, publish_heartbeats
 from services.executor.leases import Leases
 from services.executor.routing import CapabilityRouter
@@ -37,7 +38,8 @@ async def serve(settings: ExecutorSettings) -> None:
     runners = Runners(settings, registry, lambda request, name, data: holder["executor"].emit_progress(request, name, data))
     router = CapabilityRouter(settings, producer)
     await kafka.create_topics(settings.kafka_bootstrap, specs=router.topic_specs())
-    executor = Executor(settings, producer, consumer, leases, runners, router)
+    slots = ConcurrencySlots(db, settings.worker_id, settings.lease_duration_seconds)
+    executor = Executor(settings, producer, consumer, leases, runners, router, slots, definition_limit(registry))
     holder["executor"] = executor
     if metrics.serve(settings.metrics_port, "executor"):
         metrics.EXECUTOR_QUEUED.set_function(executor.queue_depth)
@@ -76,6 +78,7 @@ async def serve(settings: ExecutorSettings) -> None:
         asyncio.create_task(executor.consume(), name="consume"),
         asyncio.create_task(executor.dispatch(), name="dispatch"),
         asyncio.create_task(executor.commit_periodically(), name="commit"),
+        asyncio.create_task(executor.watch_concurrency(), name="concurrency"),
         asyncio.create_task(read_control(), name="control"),
         asyncio.create_task(
             publish_heartbeats(settings, producer, executor.running_job_ids, lambda: state["value"]), name="heartbeat"

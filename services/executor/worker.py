@@ -11,6 +11,7 @@ import heapq
 import itertools
 import logging
 from collections import OrderedDict
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from typing import Any
@@ -18,7 +19,8 @@ from typing import Any
 from aiokafka import AIOKafkaConsumer, AIOKafkaProducer, ConsumerRebalanceListener, TopicPartition
 from opentelemetry import trace
 
-from services.executor.leases import Leases
+from services.executor.concurrency import ConcurrencySlots
+from services.executor.leases import Leases, lease_id
 from services.executor.offsets import OffsetTracker
 from services.executor.outcome import AttemptResult
 from services.executor.routing import CapabilityRouter
@@ -32,6 +34,11 @@ from shared.retry import disposition, retry_at
 log = logging.getLogger(__name__)
 PRODUCER = "executor"
 COMMIT_INTERVAL_SECONDS = 1.0
+# How often a definition that was at its concurrency limit is probed again for a free slot (slots
+# freed by this executor are handed on at once; this catches those freed by other executors).
+CONCURRENCY_PROBE_SECONDS = 0.25
+# Returns (key@version, limit) for a request whose definition has a concurrency limit.
+LimitOf = Callable[[JobRequested], tuple[str, int] | None]
 REMEMBERED_CANCELS = 10_000
 
 
@@ -42,6 +49,9 @@ class Pending:
     partition: TopicPartition = field(compare=False)
     offset: int = field(compare=False)
     headers: tuple[tuple[str, bytes], ...] = field(compare=False, default=())
+    concurrency_ref: str | None = field(compare=False, default=None)  # key@version when limited
+    slot: str | None = field(compare=False, default=None)  # the concurrency slot it holds
+    probe: bool = field(compare=False, default=False)  # re-queued to try for a slot again
 
 
 class Executor:
@@ -53,6 +63,8 @@ class Executor:
         leases: Leases,
         runners: Runners,
         router: CapabilityRouter | None = None,
+        slots: ConcurrencySlots | None = None,
+        limit_of: LimitOf | None = None,
     ) -> None:
         self.settings = settings
         self._producer = producer
@@ -60,6 +72,10 @@ class Executor:
         self._leases = leases
         self._runners = runners
         self._router = router
+        self._slots = slots
+        self._limit_of = limit_of
+        # key@version -> heap of requests waiting for a concurrency slot; they hold no executor slot.
+        self._blocked: dict[str, list[Pending]] = {}
         self._offsets = OffsetTracker()
         self._heap: list[Pending] = []
         self._order = itertools.count()
@@ -125,6 +141,10 @@ class Executor:
         await self.commit(revoked)
         self._heap = [item for item in self._heap if item.partition not in revoked]
         heapq.heapify(self._heap)
+        for ref, waiting in list(self._blocked.items()):
+            kept = [item for item in waiting if item.partition not in revoked]
+            heapq.heapify(kept)
+            self._blocked[ref] = kept
         self._offsets.forget(revoked)
 
     # -- dispatch ------------------------------------------------------------------------------
@@ -155,6 +175,9 @@ class Executor:
                 else:
                     self._offsets.done(item.partition, item.offset)
                 self._release_slot()
+        batch = await self._take_concurrency_slots(batch)
+        if not batch:
+            return
         try:
             claimed = await self._leases.claim(
                 [(item.request.job_id, item.request.attempt) for item in batch],
@@ -163,6 +186,7 @@ class Executor:
         except Exception:
             log.exception("claiming leases failed; requests go back to the queue")
             for item in batch:
+                await self._give_back_concurrency_slot(item)
                 heapq.heappush(self._heap, item)
             self._free_slots += len(batch)
             await asyncio.sleep(0.5)
@@ -171,6 +195,7 @@ class Executor:
         for item, mine in zip(batch, claimed, strict=True):
             if not mine:
                 log.debug("skip %s attempt %d: already claimed", item.request.job_id, item.request.attempt)
+                await self._give_back_concurrency_slot(item)
                 self._offsets.done(item.partition, item.offset)
                 self._release_slot()
                 continue
@@ -213,8 +238,81 @@ class Executor:
             return
         finally:
             self._running.pop(request.job_id, None)
+            await self._give_back_concurrency_slot(item)
             self._release_slot()
         self._offsets.done(item.partition, item.offset)
+
+    # -- per-definition concurrency limits ----------------------------------------------------------
+    async def _take_concurrency_slots(self, batch: list[Pending]) -> list[Pending]:
+        """Keep the items that may start now; park the ones whose definition is at its limit."""
+        if self._slots is None or self._limit_of is None:
+            return batch
+        ready = []
+        for item in batch:
+            limit = self._limit_of(item.request)
+            if limit is None:
+                ready.append(item)
+                continue
+            ref, most = limit
+            item.concurrency_ref = ref
+            if self._blocked.get(ref) and not item.probe:
+                self._park(ref, item)  # others already wait for this definition: queue behind them
+                continue
+            item.probe = False
+            try:
+                item.slot = await self._slots.acquire(ref, most, lease_id(item.request.job_id, item.request.attempt))
+            except Exception:
+                log.exception("could not take a concurrency slot of %s; will try again", ref)
+                item.slot = None
+            if item.slot is None:
+                self._park(ref, item)
+                continue
+            ready.append(item)
+            self._probe_next(ref)  # more slots may be free
+        return ready
+
+    def _park(self, ref: str, item: Pending) -> None:
+        heapq.heappush(self._blocked.setdefault(ref, []), item)
+        self._release_slot()  # waiting for a concurrency slot does not hold an executor slot
+
+    def _probe_next(self, ref: str) -> None:
+        waiting = self._blocked.get(ref)
+        if not waiting:
+            self._blocked.pop(ref, None)
+            return
+        item = heapq.heappop(waiting)
+        item.probe = True
+        heapq.heappush(self._heap, item)
+        self._wakeup.set()
+
+    async def _give_back_concurrency_slot(self, item: Pending) -> None:
+        if item.slot is None or self._slots is None:
+            return
+        slot, item.slot = item.slot, None
+        try:
+            await self._slots.release(slot)
+        except Exception:
+            log.exception("could not free concurrency slot %s; it expires by itself", slot)
+        if item.concurrency_ref is not None:
+            self._probe_next(item.concurrency_ref)
+
+    async def watch_concurrency(self) -> None:
+        """Probe limited definitions for slots other executors freed; keep our slots alive."""
+        if self._slots is None:
+            return
+        last_refresh = 0.0
+        loop = asyncio.get_running_loop()
+        while True:
+            await asyncio.sleep(CONCURRENCY_PROBE_SECONDS)
+            for ref in list(self._blocked):
+                if not any(pending.probe and pending.concurrency_ref == ref for pending in self._heap):
+                    self._probe_next(ref)
+            if loop.time() - last_refresh >= self.settings.heartbeat_interval_seconds:
+                last_refresh = loop.time()
+                try:
+                    await self._slots.refresh()
+                except Exception:
+                    log.exception("could not refresh concurrency slots")
 
     async def _publish_finished(self, request: JobRequested, result: AttemptResult) -> "asyncio.Future[Any]":
         spec = request.spec
