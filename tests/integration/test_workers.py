@@ -147,3 +147,45 @@ def test_drain_finishes_running_jobs_then_the_executor_exits(
     # When another drainable worker starts, the late job runs there
     start_executor("w-drain-2", "drainable")
     assert running_stack.wait_status(late, "succeeded")["workerId"] == "w-drain-2"
+
+
+def test_kill_9_mid_jobs_reruns_every_attempt_elsewhere_and_loses_nothing(
+    running_stack: StackUnderTest, start_executor: StartExecutor
+) -> None:
+    # Given an executor running 24 eight-second jobs (3 attempts each), and a second one joining mid-load
+    victim = start_executor("w-kill-1", "killtest", slots=30)
+    retry = {"baseSeconds": 0.5, "maxSeconds": 1, "factor": 1, "jitter": 0}
+    job_ids = [submit_native(running_stack, "killtest", 8, maxAttempts=3, retryPolicy=retry) for _ in range(24)]
+    wait_for(lambda: len(worker(running_stack, "w-kill-1")["runningJobIds"]) >= 20, 60, 0.2, ">= 20 in flight")
+    in_flight = set(worker(running_stack, "w-kill-1")["runningJobIds"])
+    start_executor("w-kill-2", "killtest", slots=30, wait=False)
+    time.sleep(1)
+
+    # When the first executor is killed with SIGKILL
+    victim.signal(signal.SIGKILL)
+    killed_at = time.monotonic()
+
+    # Then every job still succeeds: the killed attempts end as crashed and run again on the survivor
+    jobs = [running_stack.wait_status(job_id, {"succeeded", "failed", "dead_lettered"}, timeout=120) for job_id in job_ids]
+    recovered_in = time.monotonic() - killed_at
+    lost = [job["jobId"] for job in jobs if job["status"] != "succeeded"]
+    rerun = [job for job in jobs if job["jobId"] in in_flight]
+    duplicates = sum(sum(a["status"] == "succeeded" for a in job["attempts"]) > 1 for job in jobs)
+    print(f"\nkill -9: {len(in_flight)} attempts in flight on the killed executor, {len(jobs)} jobs, "
+          f"{len(lost)} lost, {duplicates} duplicate runs, all done {recovered_in:.1f}s after the kill")
+    assert lost == []
+    assert duplicates == 0
+    for job in rerun:
+        crashed = [a for a in job["attempts"] if a["status"] == "crashed"]
+        assert [a["workerId"] for a in crashed] == ["w-kill-1"], job["attempts"]
+        assert job["workerId"] == "w-kill-2" and job["attempt"] == crashed[0]["attempt"] + 1
+    assert len(in_flight) >= 20 and len(rerun) == len(in_flight)
+    wait_for(lambda: worker(running_stack, "w-kill-1")["status"] == "offline", 30, 0.2, "killed worker offline")
+
+    # When the killed worker comes back under the same id
+    start_executor("w-kill-1", "killtest", slots=30)
+    time.sleep(3)
+    # Then none of its old attempts runs again
+    again = [running_stack.job(job_id) for job_id in job_ids]
+    assert [job["attempt"] for job in again] == [job["attempt"] for job in jobs]
+    assert all(job["status"] == "succeeded" for job in again)
