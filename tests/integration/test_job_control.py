@@ -1,15 +1,10 @@
 """Seed 002's job control end to end: cancel a queued job, a running native job and a running
 Python definition; cancelling a finished or unknown job is refused."""
 
-from collections.abc import Iterator
 from datetime import datetime
 
-import pytest
-
-from services.executor.settings import ExecutorSettings
 from tests.conftest import StackUnderTest, wait_for
-
-SLOTS = ExecutorSettings.model_fields["max_concurrent_executions"].default
+from tests.integration.busy import busy_executor  # noqa: F401 - fixture
 
 
 def cancel(running_stack: StackUnderTest, job_id: str) -> dict:
@@ -22,25 +17,7 @@ def seconds_between(start: str, end: str) -> float:
     return (datetime.fromisoformat(end) - datetime.fromisoformat(start)).total_seconds()
 
 
-@pytest.fixture
-def busy_executor(running_stack: StackUnderTest) -> Iterator[list[str]]:
-    """Every executor slot held by a top-priority `sleep@1` job that runs until it is cancelled."""
-    blockers = [
-        running_stack.submit({"definitionKey": "sleep", "params": {"seconds": 300}, "priority": 1000})
-        for _ in range(SLOTS)
-    ]
-    try:
-        for job_id in blockers:
-            running_stack.wait_status(job_id, "running")
-        yield blockers
-    finally:
-        for job_id in blockers:
-            running_stack.http.post(f"/v1/jobs/{job_id}/cancel")
-        for job_id in blockers:
-            running_stack.wait_status(job_id, {"cancelled", "succeeded", "failed", "dead_lettered"})
-
-
-def test_cancelled_queued_job_never_starts(running_stack: StackUnderTest, busy_executor: list[str]) -> None:
+def test_cancelled_queued_job_never_starts(running_stack: StackUnderTest, busy_executor: list[str]) -> None:  # noqa: F811
     # Given a job waiting behind a fully busy executor
     job_id = running_stack.submit({"definitionKey": "echo", "params": {"message": "never"}, "priority": -1000})
     assert running_stack.job(job_id)["status"] == "queued"
