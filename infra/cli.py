@@ -38,5 +38,16 @@ def register_definitions(
     typer.echo(f"registered {len(published)} definitions on {settings.kafka_bootstrap}: {', '.join(published)}")
 
 
+@app.command()
+def replay(
+    prefix: str = typer.Option("replay_", help="prefix of the fresh collections the projections are rebuilt into"),
+    batch_size: int = typer.Option(1000, min=1, help="events per batch"),
+) -> None:
+    """Rebuild every analytics projection (jobs, stats, executions, alerts) from the Kafka topics."""
+    from services.analytics.__main__ import replay_command
+
+    replay_command(["--prefix", prefix, "--batch-size", str(batch_size)])
+
+
 if __name__ == "__main__":
     app()

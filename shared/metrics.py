@@ -18,7 +18,9 @@ JOB_TRANSITIONS = Counter(
     "jobstream_job_transitions_total", "Job status transitions projected", ["status", "definition"]
 )
 ATTEMPT_DURATION = Histogram(
-    "jobstream_attempt_duration_seconds", "Duration of finished attempts", ["definition", "outcome"],
+    "jobstream_attempt_duration_seconds",
+    "Duration of finished attempts",
+    ["definition", "outcome"],
     buckets=DURATION_BUCKETS,
 )
 QUEUE_WAIT = Histogram(
@@ -34,7 +36,8 @@ EXECUTOR_QUEUED = Gauge("jobstream_executor_queued", "Requests held in this exec
 EXECUTOR_RUNNING = Gauge("jobstream_executor_running", "Attempts running in this executor")
 # scheduler
 SCHEDULER_DRIFT = Histogram(
-    "jobstream_scheduler_drift_seconds", "How late a timer or cron slot fired",
+    "jobstream_scheduler_drift_seconds",
+    "How late a timer or cron slot fired",
     buckets=(0.001, 0.005, 0.01, 0.05, 0.1, 0.5, 1, 5, 30, 60),
 )
 

@@ -35,7 +35,9 @@ def millis(moment: datetime) -> int:
 
 
 def definition_id(doc: dict[str, Any]) -> str:
-    return stats_keys.definition(doc.get("definition_key") or doc.get("kind") or "unknown", doc.get("definition_version"))
+    return stats_keys.definition(
+        doc.get("definition_key") or doc.get("kind") or "unknown", doc.get("definition_version")
+    )
 
 
 def contribution(doc: dict[str, Any] | None, cost: CostSettings) -> Counters:
@@ -104,8 +106,16 @@ def _terminal(doc: dict[str, Any], status: str, jobs: tuple[str, ...], add: Any,
     if measured:
         add((stats_keys.SUMMARY,), "cost.n")
         add((stats_keys.SUMMARY,), "cost.duration_ms", sum(round(entry["duration_ms"]) for entry in measured))
-        add((stats_keys.SUMMARY,), "cost.cpu_centi", sum(round((entry.get("cpu_percent") or 0) * 100) for entry in measured))
-        add((stats_keys.SUMMARY,), "cost.memory_units", sum(memory_units(entry.get("peak_rss_bytes"), cost) for entry in measured))
+        add(
+            (stats_keys.SUMMARY,),
+            "cost.cpu_centi",
+            sum(round((entry.get("cpu_percent") or 0) * 100) for entry in measured),
+        )
+        add(
+            (stats_keys.SUMMARY,),
+            "cost.memory_units",
+            sum(memory_units(entry.get("peak_rss_bytes"), cost) for entry in measured),
+        )
     if status in ("succeeded", *FAILED_JOB):
         succeeded = 1 if status == "succeeded" else 0
         for feature, value in features(doc):

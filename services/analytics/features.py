@@ -63,4 +63,3 @@ def features(doc: dict[str, Any]) -> list[tuple[str, str]]:
     if doc.get("worker_id"):
         found.append(("worker", str(doc["worker_id"])[:MAX_VALUE_LENGTH]))
     return found
-

@@ -88,7 +88,10 @@ def _apply_requested(doc: dict[str, Any], event: JobRequested) -> None:
     reopens = event.reason == "dlq_retry"
     if _is_newer(doc, event) and (doc["status"] not in TERMINAL_STATUSES or reopens):
         _advance(doc, event, "queued")
-        doc["queued_at"] = event.occurred_at
+    # When the latest attempt was requested, whether or not its start was seen first (order-independent).
+    latest = (doc.get("queued_attempt", 0), doc.get("queued_at"))
+    if latest[1] is None or (event.attempt, event.occurred_at) > latest:
+        doc["queued_at"], doc["queued_attempt"] = event.occurred_at, event.attempt
 
 
 def _attempt_entry(doc: dict[str, Any], attempt: int) -> dict[str, Any]:

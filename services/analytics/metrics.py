@@ -16,7 +16,9 @@ def observe_changes(changes: Sequence[Change]) -> None:
         known = {entry["attempt"] for entry in before.get("attempts", []) if entry.get("finished_at")}
         for entry in after.get("attempts", []):
             if entry.get("finished_at") and entry["attempt"] not in known and entry.get("duration_ms") is not None:
-                metrics.ATTEMPT_DURATION.labels(definition, entry.get("outcome") or "unknown").observe(entry["duration_ms"] / 1000)
+                metrics.ATTEMPT_DURATION.labels(definition, entry.get("outcome") or "unknown").observe(
+                    entry["duration_ms"] / 1000
+                )
         if not before.get("started_at") and after.get("started_at") and after.get("submitted_at"):
             wait = max(0, millis(after["started_at"]) - millis(after["submitted_at"])) / 1000
             metrics.QUEUE_WAIT.labels(definition).observe(wait)

@@ -78,7 +78,9 @@ def alert_for(before: dict[str, Any] | None, after: dict[str, Any], producer: st
         alert_id=alert_id,
         severity=severity,  # type: ignore[arg-type]
         reason=reason,  # type: ignore[arg-type]
-        message=f"job {name} ({after['_id']}) {verb} after {attempts} attempt{'s' if attempts != 1 else ''}{detail}"[:2000],
+        message=f"job {name} ({after['_id']}) {verb} after {attempts} attempt{'s' if attempts != 1 else ''}{detail}"[
+            :2000
+        ],
         job_name=after.get("job_name"),
         definition_key=after.get("definition_key"),
         error=(after.get("error") or None) and after["error"][:2000],

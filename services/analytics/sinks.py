@@ -46,8 +46,15 @@ def alert_payload(alert: JobAlerted) -> dict[str, object]:
 class WebhookSink:
     """POST each alert; 5xx, 429 and network errors are retried, other 4xx are not (they will repeat)."""
 
-    def __init__(self, url: str, attempts: int = 5, backoff_seconds: float = 0.5, timeout: float = 5.0,
-                 headers: dict[str, str] | None = None, client: httpx.AsyncClient | None = None) -> None:
+    def __init__(
+        self,
+        url: str,
+        attempts: int = 5,
+        backoff_seconds: float = 0.5,
+        timeout: float = 5.0,
+        headers: dict[str, str] | None = None,
+        client: httpx.AsyncClient | None = None,
+    ) -> None:
         self.url = url
         self.attempts = attempts
         self.backoff_seconds = backoff_seconds

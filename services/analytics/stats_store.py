@@ -56,9 +56,7 @@ class StatsStore:
         if journal is None:
             return []
         self.batch = journal["batch"]
-        written = self._jobs.find(
-            {"_id": {"$in": journal["job_ids"]}}, {"stats_batch": 1, "stats_delta": 1}
-        )
+        written = self._jobs.find({"_id": {"$in": journal["job_ids"]}}, {"stats_batch": 1, "stats_delta": 1})
         total: Counters = {}
         async for job in written:
             if job.get("stats_batch") == self.batch:

@@ -54,7 +54,11 @@ class Insights:
             "average": round(sum(parts.values()), 6),
             "currency": "USD",
             "jobs": jobs,
-            "perJob": {"durationSeconds": round(seconds, 4), "cpuPercent": round(cpu, 4), "memoryUnits": round(units, 4)},
+            "perJob": {
+                "durationSeconds": round(seconds, 4),
+                "cpuPercent": round(cpu, 4),
+                "memoryUnits": round(units, 4),
+            },
             "breakdown": {name: round(value, 6) for name, value in parts.items()},
             "prices": {
                 "perSecond": prices.duration_second_price,

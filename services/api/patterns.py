@@ -74,7 +74,9 @@ def benjamini_hochberg(p_values: list[float]) -> list[float]:
     return adjusted
 
 
-def discover(counters: dict[str, dict[str, dict[str, int]]], total: int, successes: int, rules: PatternRules) -> list[Pattern]:
+def discover(
+    counters: dict[str, dict[str, dict[str, int]]], total: int, successes: int, rules: PatternRules
+) -> list[Pattern]:
     """`counters`: feature -> value -> {"n", "ok"}; `total`/`successes` over the same finished jobs."""
     candidates: list[tuple[str, str, int, int, float, float]] = []
     for feature, values in counters.items():
@@ -102,7 +104,7 @@ def counters_from_documents(documents: list[dict[str, Any]], prefix: str) -> dic
     """`pat:<feature>` stats documents -> feature -> value -> counts."""
     counters: dict[str, dict[str, dict[str, int]]] = {}
     for document in documents:
-        feature = document["_id"][len(prefix):]
+        feature = document["_id"][len(prefix) :]
         counters[feature] = {decode_field(value): counts for value, counts in (document.get("v") or {}).items()}
     return counters
 
@@ -110,7 +112,7 @@ def counters_from_documents(documents: list[dict[str, Any]], prefix: str) -> dic
 def difference_text(rate: float, overall: float) -> str:
     """Seed 001's `differenceFromAverage`: the relative difference, e.g. 0.83 vs 0.72 -> "+15%"."""
     if overall == 0:
-        return f"{_half_away(( rate - overall) * 100):+d}pp"
+        return f"{_half_away((rate - overall) * 100):+d}pp"
     return f"{_half_away((rate - overall) / overall * 100):+d}%"
 
 

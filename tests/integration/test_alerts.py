@@ -51,8 +51,9 @@ def test_a_failed_job_is_posted_to_the_webhook_after_a_retry(running_stack: Stac
     job_id = running_stack.submit({"kind": "native", "program": "/nonexistent/for-alert"})
     running_stack.wait_status(job_id, "failed")
     # Then the alert arrives after the retry, with the fields a receiver needs
-    body = wait_for(lambda: next((b for b in webhook.bodies if b["jobId"] == job_id), None), timeout=60,
-                    what="the webhook delivery")
+    body = wait_for(
+        lambda: next((b for b in webhook.bodies if b["jobId"] == job_id), None), timeout=60, what="the webhook delivery"
+    )
     assert body["reason"] == "job_failed" and body["severity"] == "error" and body["alertId"]
     assert webhook.calls >= 2
     # and it is persisted under the same id

@@ -19,7 +19,7 @@ def fresh(stack: StackUnderTest, path: str, **params: Any) -> dict[str, Any]:
 
 
 def until(stack: StackUnderTest, path: str, check: Callable[[dict], bool], what: str, **params: Any) -> dict:
-    return wait_for(lambda: (body if check(body := fresh(stack, path, **params)) else None), timeout=60, what=what)
+    return wait_for(lambda: body if check(body := fresh(stack, path, **params)) else None, timeout=60, what=what)
 
 
 def run_mixed_jobs(stack: StackUnderTest) -> dict[str, str]:
@@ -34,8 +34,10 @@ def run_mixed_jobs(stack: StackUnderTest) -> dict[str, str]:
 def test_seed_002_metrics_count_the_new_jobs(running_stack: StackUnderTest) -> None:
     # Given the figures before
     before = fresh(running_stack, "/v1/metrics")
-    echo_before = next((d for d in fresh(running_stack, "/v1/metrics/definitions")["definitions"]
-                        if d["definitionKey"] == "echo"), {"total": 0, "byStatus": {"succeeded": 0}})
+    echo_before = next(
+        (d for d in fresh(running_stack, "/v1/metrics/definitions")["definitions"] if d["definitionKey"] == "echo"),
+        {"total": 0, "byStatus": {"succeeded": 0}},
+    )
     # When three echo jobs succeed and two native jobs fail
     run_mixed_jobs(running_stack)
     # Then the totals and statuses moved by exactly that
@@ -44,8 +46,15 @@ def test_seed_002_metrics_count_the_new_jobs(running_stack: StackUnderTest) -> N
     def failed(by_status: dict) -> int:
         return by_status["failed"] + by_status.get("dead_lettered", 0)
 
-    after = until(running_stack, "/v1/metrics", lambda m: m["summary"]["byStatus"]["succeeded"] >= old["succeeded"] + 3
-                  and failed(m["summary"]["byStatus"]) >= failed(old) + 2, "metrics to count the finished jobs")
+    after = until(
+        running_stack,
+        "/v1/metrics",
+        lambda m: (
+            m["summary"]["byStatus"]["succeeded"] >= old["succeeded"] + 3
+            and failed(m["summary"]["byStatus"]) >= failed(old) + 2
+        ),
+        "metrics to count the finished jobs",
+    )
     by_status = after["summary"]["byStatus"]
     assert after["summary"]["total"] >= before["summary"]["total"] + 5
     assert set(["queued", "running", "succeeded", "failed", "cancelling", "cancelled"]) <= set(by_status)
@@ -54,7 +63,9 @@ def test_seed_002_metrics_count_the_new_jobs(running_stack: StackUnderTest) -> N
     assert after["throughput"]["lastHour"] >= before["throughput"]["lastHour"] + 5
     assert after["throughput"]["lastDay"] >= after["throughput"]["lastHour"]
     assert after["throughput"]["lastWeek"] >= after["throughput"]["lastDay"]
-    echo = next(d for d in fresh(running_stack, "/v1/metrics/definitions")["definitions"] if d["definitionKey"] == "echo")
+    echo = next(
+        d for d in fresh(running_stack, "/v1/metrics/definitions")["definitions"] if d["definitionKey"] == "echo"
+    )
     assert echo["definitionVersion"] == 1
     assert echo["total"] - echo_before["total"] >= 3 and echo["successRate"] == 1.0
     assert fresh(running_stack, "/v1/metrics/performance") == fresh(running_stack, "/v1/metrics")["performance"]
@@ -70,7 +81,9 @@ def test_metrics_ttl_serves_the_cached_answer(running_stack: StackUnderTest) -> 
     cached = fresh(running_stack, "/v1/metrics")
     # When a job finishes and the statistics count it (seen through an uncached endpoint)
     running_stack.wait_status(running_stack.submit({"definitionKey": "noop"}), "succeeded")
-    until(running_stack, "/observability/metrics", lambda m: m["jobs"]["total"] > cached["summary"]["total"], "new total")
+    until(
+        running_stack, "/observability/metrics", lambda m: m["jobs"]["total"] > cached["summary"]["total"], "new total"
+    )
     # Then a long ttl still serves the cached answer and ttl=0 the new one
     assert running_stack.http.get("/v1/metrics", params={"ttl": 3600}).json() == cached
     assert fresh(running_stack, "/v1/metrics")["summary"]["total"] > cached["summary"]["total"]
@@ -93,22 +106,32 @@ def test_stats_shows_totals_failures_cost_and_high_memory_arguments(running_stac
     # (a job's document is written just before the statistics, so wait for the figures themselves)
     def counted(stats: dict) -> bool:
         arguments = {item["argument"]: item["count"] for item in stats["highMemoryArguments"]["arguments"]}
-        return (stats["totalJobs"] >= before["totalJobs"] + 3 and arguments.get("memory_mb=60", 0) >= 2
-                and stats["failures"]["total"] > before["failures"]["total"])
+        return (
+            stats["totalJobs"] >= before["totalJobs"] + 3
+            and arguments.get("memory_mb=60", 0) >= 2
+            and stats["failures"]["total"] > before["failures"]["total"]
+        )
 
     after = until(running_stack, "/stats", counted, "stats to count the jobs")
     assert 0 <= after["overallSuccessRate"] <= 1 and isinstance(after["patterns"], list)
     hour = datetime.now(UTC).hour
     failures_now = {b["hour"]: b["failures"] for b in after["failuresByHour"]}
     failures_then = {b["hour"]: b["failures"] for b in before["failuresByHour"]}
-    assert failures_now[hour] - failures_then[hour] >= 1 or failures_now[(hour - 1) % 24] > failures_then[(hour - 1) % 24]
+    assert (
+        failures_now[hour] - failures_then[hour] >= 1 or failures_now[(hour - 1) % 24] > failures_then[(hour - 1) % 24]
+    )
     assert after["failures"]["total"] - before["failures"]["total"] >= 1
     memory = {item["argument"]: item["count"] for item in after["highMemoryArguments"]["arguments"]}
     assert memory.get("memory_mb=60", 0) >= 2
     cost = after["averageJobCost"]
     assert cost["jobs"] > before["averageJobCost"]["jobs"] and cost["average"] > 0
-    assert cost["prices"] == {"perSecond": 0.05, "perCpuPercent": 0.01, "perMemoryUnit": 0.1,
-                              "memoryUnitMb": 256.0, "freeMemoryMb": 1024.0}
+    assert cost["prices"] == {
+        "perSecond": 0.05,
+        "perCpuPercent": 0.01,
+        "perMemoryUnit": 0.1,
+        "memoryUnitMb": 256.0,
+        "freeMemoryMb": 1024.0,
+    }
 
     # and in another time zone the same failures move to other hours but keep their total
     kolkata = fresh(running_stack, "/stats", tz="Asia/Kolkata", groupBy="hour")
@@ -123,29 +146,47 @@ def test_observability_lists_executions_and_alerts(running_stack: StackUnderTest
     metrics_before = fresh(running_stack, "/observability/metrics")
     ids = run_mixed_jobs(running_stack)
 
-    failed = until(running_stack, "/observability/executions/failed", lambda b: b["count"] == 1,
-                   "the failed execution", jobId=ids["failed"])
+    failed = until(
+        running_stack,
+        "/observability/executions/failed",
+        lambda b: b["count"] == 1,
+        "the failed execution",
+        jobId=ids["failed"],
+    )
     assert failed["executions"][0]["status"] == "FAILED" and failed["executions"][0]["jobId"] == ids["failed"]
     assert fresh(running_stack, "/observability/executions/failed", jobId=ids["echo0"])["count"] == 0
 
-    recent = until(running_stack, "/observability/executions/recent",
-                   lambda b: {ids["echo2"], ids["dead"]} <= {e["jobId"] for e in b["executions"]}, "recent executions",
-                   limit=50)
+    recent = until(
+        running_stack,
+        "/observability/executions/recent",
+        lambda b: {ids["echo2"], ids["dead"]} <= {e["jobId"] for e in b["executions"]},
+        "recent executions",
+        limit=50,
+    )
     stamps = [e["id"] for e in recent["executions"]]
     assert stamps == sorted(stamps, reverse=True)  # newest first
     page = fresh(running_stack, "/observability/executions/recent", limit=2)
     next_page = fresh(running_stack, "/observability/executions/recent", limit=2, cursor=page["nextCursor"])
     assert next_page["executions"] and next_page["executions"][0]["id"] < page["executions"][-1]["id"]
 
-    alerts = until(running_stack, "/observability/alerts", lambda b: {ids["dead"], ids["failed"]} <= {a["jobId"] for a in b["alerts"]},
-                   "alerts for both failures", limit=100)
+    alerts = until(
+        running_stack,
+        "/observability/alerts",
+        lambda b: {ids["dead"], ids["failed"]} <= {a["jobId"] for a in b["alerts"]},
+        "alerts for both failures",
+        limit=100,
+    )
     reasons = {a["jobId"]: a["reason"] for a in alerts["alerts"]}
     assert reasons[ids["dead"]] == "job_dead_lettered" and reasons[ids["failed"]] == "job_failed"
     assert ids["echo0"] not in reasons
     assert fresh(running_stack, "/observability/alerts", limit=1)["count"] == 1
 
-    metrics = until(running_stack, "/observability/metrics",
-                    lambda m: m["executions"]["total"] >= metrics_before["executions"]["total"] + 5, "execution counts")
+    metrics = until(
+        running_stack,
+        "/observability/metrics",
+        lambda m: m["executions"]["total"] >= metrics_before["executions"]["total"] + 5,
+        "execution counts",
+    )
     assert metrics["executions"]["failed"] >= metrics_before["executions"]["failed"] + 2
     assert metrics["executions"]["successRate"].endswith("%")
     assert metrics["executions"]["recentHour"] >= 5 and metrics["alerts"]["recentFailures"] >= 2
@@ -161,8 +202,15 @@ def test_health_checks_broker_database_and_lag(running_stack: StackUnderTest) ->
 
 def test_prometheus_metrics_on_the_api_and_every_service(running_stack: StackUnderTest) -> None:
     running_stack.wait_status(running_stack.submit({"definitionKey": "echo", "params": {"message": "p"}}), "succeeded")
-    text = wait_for(lambda: (t if 'jobstream_jobs{definition="echo@1",status="succeeded"}' in (t := running_stack.http.get("/metrics").text)
-                             else None), what="jobs by status and definition")
+    text = wait_for(
+        lambda: (
+            t
+            if 'jobstream_jobs{definition="echo@1",status="succeeded"}'
+            in (t := running_stack.http.get("/metrics").text)
+            else None
+        ),
+        what="jobs by status and definition",
+    )
     assert "jobstream_queue_depth" in text and "jobstream_consumer_lag{" in text
     expected = {
         "analytics": "jobstream_attempt_duration_seconds_bucket",

@@ -18,14 +18,36 @@ def lifecycle(job_id: str = "j1") -> list:
     return [
         JobRequested(job_id=job_id, producer="t", spec=SPEC, occurred_at=T0, submitted_at=T0),
         JobStarted(job_id=job_id, producer="t", worker_id="w1", occurred_at=T0 + timedelta(seconds=1)),
-        JobFinished(job_id=job_id, producer="t", worker_id="w1", outcome="failed", disposition="retry", exit_code=1,
-                    duration_ms=1500.4, cpu_percent=12.5, peak_rss_bytes=70 * 2**20, memory_exceeded=True,
-                    occurred_at=T0 + timedelta(seconds=2.5)),
-        JobRequested(job_id=job_id, attempt=2, producer="t", spec=SPEC, reason="retry", occurred_at=T0 + timedelta(seconds=3)),
+        JobFinished(
+            job_id=job_id,
+            producer="t",
+            worker_id="w1",
+            outcome="failed",
+            disposition="retry",
+            exit_code=1,
+            duration_ms=1500.4,
+            cpu_percent=12.5,
+            peak_rss_bytes=70 * 2**20,
+            memory_exceeded=True,
+            occurred_at=T0 + timedelta(seconds=2.5),
+        ),
+        JobRequested(
+            job_id=job_id, attempt=2, producer="t", spec=SPEC, reason="retry", occurred_at=T0 + timedelta(seconds=3)
+        ),
         JobStarted(job_id=job_id, attempt=2, producer="t", worker_id="w2", occurred_at=T0 + timedelta(seconds=4)),
-        JobFinished(job_id=job_id, attempt=2, producer="t", worker_id="w2", outcome="failed", disposition="dead_lettered",
-                    exit_code=1, duration_ms=700, cpu_percent=3, peak_rss_bytes=2**20,
-                    occurred_at=T0 + timedelta(minutes=2)),
+        JobFinished(
+            job_id=job_id,
+            attempt=2,
+            producer="t",
+            worker_id="w2",
+            outcome="failed",
+            disposition="dead_lettered",
+            exit_code=1,
+            duration_ms=700,
+            cpu_percent=3,
+            peak_rss_bytes=2**20,
+            occurred_at=T0 + timedelta(minutes=2),
+        ),
     ]
 
 

@@ -13,7 +13,9 @@ def documents(*moments: datetime) -> list[dict]:
     """What analytics writes for one failed attempt at each moment."""
     docs: dict[str, dict] = {}
     for moment in moments:
-        doc = docs.setdefault(stats_keys.failures_month(moment), {"_id": stats_keys.failures_month(moment), "q": {}, "m": {}})
+        doc = docs.setdefault(
+            stats_keys.failures_month(moment), {"_id": stats_keys.failures_month(moment), "q": {}, "m": {}}
+        )
         field = stats_keys.quarter_field(moment)
         doc["q"][field] = doc["q"].get(field, 0) + 1
         doc["m"][f"{moment.minute:02d}"] = doc["m"].get(f"{moment.minute:02d}", 0) + 1

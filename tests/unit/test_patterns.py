@@ -20,8 +20,12 @@ def count(jobs: list[tuple[set[tuple[str, str]], bool]]) -> tuple[dict, int, int
 def synthetic(rng: random.Random, planted: bool, jobs: int = 2000) -> list[tuple[set[tuple[str, str]], bool]]:
     out = []
     for _ in range(jobs):
-        features = {("worker", f"w{rng.randrange(4)}"), ("hour", f"{rng.randrange(24):02d}"),
-                    ("arg", rng.choice(["--fast", "--slow", "--safe", "-v", "-q"])), ("name", f"task-{rng.randrange(8)}")}
+        features = {
+            ("worker", f"w{rng.randrange(4)}"),
+            ("hour", f"{rng.randrange(24):02d}"),
+            ("arg", rng.choice(["--fast", "--slow", "--safe", "-v", "-q"])),
+            ("name", f"task-{rng.randrange(8)}"),
+        }
         rate = 0.8
         if planted and ("arg", "--fast") in features:
             rate = 0.4

@@ -61,17 +61,19 @@ async def definitions(insights: InsightsDep, ttl: Ttl = None) -> dict[str, Any]:
         documents = await insights.reader.prefixed(stats_keys.DEFINITION_PREFIX)
         items = []
         for document in sorted(documents, key=lambda doc: doc["_id"]):
-            key, _, version = document["_id"][len(stats_keys.DEFINITION_PREFIX):].rpartition("@")
+            key, _, version = document["_id"][len(stats_keys.DEFINITION_PREFIX) :].rpartition("@")
             figures = performance(document)
-            items.append({
-                "definitionKey": key,
-                "definitionVersion": int(version) if version.isdigit() else None,
-                "total": number(document, "jobs.total"),
-                "byStatus": by_status(document),
-                "successRate": figures["successRate"],
-                "avgProcessingTime": figures["avgProcessingTime"],
-                "avgQueueTime": figures["avgQueueTime"],
-            })
+            items.append(
+                {
+                    "definitionKey": key,
+                    "definitionVersion": int(version) if version.isdigit() else None,
+                    "total": number(document, "jobs.total"),
+                    "byStatus": by_status(document),
+                    "successRate": figures["successRate"],
+                    "avgProcessingTime": figures["avgProcessingTime"],
+                    "avgQueueTime": figures["avgQueueTime"],
+                }
+            )
         return {"definitions": items}
 
     return await insights.cache.get("definitions", _ttl(insights, ttl), compute)
@@ -91,11 +93,13 @@ async def throughput(
         for index in range(hours):
             period = start + timedelta(hours=index)
             document = documents.get(stats_keys.hour(period), {})
-            data.append({
-                "period": period.isoformat().replace("+00:00", ".000Z"),
-                "completed": number(document, "completed"),
-                "failed": number(document, "failed"),
-            })
+            data.append(
+                {
+                    "period": period.isoformat().replace("+00:00", ".000Z"),
+                    "completed": number(document, "completed"),
+                    "failed": number(document, "failed"),
+                }
+            )
         return {"data": data}
 
     return await insights.cache.get(f"throughput:{hours}", _ttl(insights, ttl), compute)

@@ -92,9 +92,13 @@ async def _consumers(insights: Insights) -> dict[str, Any]:
 async def health(insights: InsightsDep) -> JSONResponse:
     """Real checks: a metadata round trip to the broker, a database ping, and consumer-group lag.
     503 when the broker or database is down; "degraded" when analytics lags by HEALTH_LAG_DEGRADED+."""
-    checks = dict(await asyncio.gather(
-        _check("broker", _broker(insights)), _check("database", _database(insights)), _check("consumerLag", _consumers(insights)),
-    ))
+    checks = dict(
+        await asyncio.gather(
+            _check("broker", _broker(insights)),
+            _check("database", _database(insights)),
+            _check("consumerLag", _consumers(insights)),
+        )
+    )
     status = "healthy"
     if checks["broker"]["status"] == "down" or checks["database"]["status"] == "down":
         status = "unhealthy"
@@ -112,8 +116,9 @@ async def metrics(insights: InsightsDep) -> dict[str, Any]:
     summary, last_hour, alerts = await asyncio.gather(
         insights.reader.summary(),
         insights.reader.last_hour(now),
-        insights.db[mongo.ALERTS].find({"_id": {"$gte": id_floor(int((now - timedelta(hours=1)).timestamp() * 1000))}},
-                                       {"_id": 1}).to_list(None),
+        insights.db[mongo.ALERTS]
+        .find({"_id": {"$gte": id_floor(int((now - timedelta(hours=1)).timestamp() * 1000))}}, {"_id": 1})
+        .to_list(None),
     )
     statuses = (summary.get("jobs") or {}).get("status") or {}
     total = number(summary, "executions.n")
@@ -170,4 +175,9 @@ async def failed_executions(
         found, next_cursor = records[:limit], (records[limit - 1]["_id"] if len(records) > limit else None)
     else:
         found, next_cursor = await newest_first(collection, limit, cursor)
-    return {"jobId": jobId, "executions": [execution_public(r) for r in found], "count": len(found), "nextCursor": next_cursor}
+    return {
+        "jobId": jobId,
+        "executions": [execution_public(r) for r in found],
+        "count": len(found),
+        "nextCursor": next_cursor,
+    }

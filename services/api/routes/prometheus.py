@@ -19,7 +19,7 @@ async def prometheus(insights: InsightsDep) -> Response:
     documents = await insights.reader.prefixed(stats_keys.DEFINITION_PREFIX)
     queued = 0
     for document in documents:
-        definition = document["_id"][len(stats_keys.DEFINITION_PREFIX):]
+        definition = document["_id"][len(stats_keys.DEFINITION_PREFIX) :]
         for status, n in ((document.get("jobs") or {}).get("status") or {}).items():
             metrics.JOBS.labels(status, definition).set(n)
             if status in ("queued", "retrying"):

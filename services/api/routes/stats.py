@@ -29,7 +29,9 @@ def zone_or_400(name: str) -> ZoneInfo:
     try:
         return ZoneInfo(name)
     except (ZoneInfoNotFoundError, ValueError) as error:
-        raise ApiError(400, "unknown_timezone", f"unknown time zone {name!r}; use an IANA name such as Europe/Berlin") from error
+        raise ApiError(
+            400, "unknown_timezone", f"unknown time zone {name!r}; use an IANA name such as Europe/Berlin"
+        ) from error
 
 
 @router.get("/stats")
@@ -51,7 +53,9 @@ async def stats(
     succeeded, failed = number(summary, "terminal.succeeded"), number(summary, "terminal.failed")
     finished = succeeded + failed
     overall = succeeded / finished if finished else 0.0
-    found = discover(counters_from_documents(pattern_docs, stats_keys.PATTERN_PREFIX), finished, succeeded, insights.rules)
+    found = discover(
+        counters_from_documents(pattern_docs, stats_keys.PATTERN_PREFIX), finished, succeeded, insights.rules
+    )
     by_hour = failures_by(failure_docs, "hour", zone, now)
     chosen = by_hour if groupBy == "hour" else failures_by(failure_docs, groupBy, zone, now)
     return {
