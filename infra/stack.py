@@ -13,12 +13,14 @@ import time
 from dataclasses import dataclass, field
 from pathlib import Path
 
+import httpx
 from pydantic import Field
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
 from infra.processes import ManagedProcess, port_in_use
 from shared.kafka import create_topics
 
+READY_TIMEOUT_SECONDS = 120.0
 SERVICE_MODULES = {
     "analytics": "services.analytics",
     "worker-registry": "services.worker_registry",
@@ -140,6 +142,20 @@ class Stack:
         api = next((p for p in self.processes if p.name == "api"), None)
         if api is not None:
             api.wait_for_port(self.settings.api_port, 60)
+            if self.settings.executors and "worker-registry" in self.settings.services:
+                self.wait_for_workers(READY_TIMEOUT_SECONDS)
+
+    def wait_for_workers(self, timeout: float) -> None:
+        """The API refuses jobs no live worker can run, so "up" means a worker is registered."""
+        deadline = time.monotonic() + timeout
+        while time.monotonic() < deadline:
+            try:
+                if httpx.get(f"{self.api_url}/v1/workers", params={"status": "idle"}, timeout=2).json().get("count"):
+                    return
+            except (httpx.HTTPError, ValueError):
+                pass
+            time.sleep(0.5)
+        raise TimeoutError(f"no executor registered within {timeout:.0f}s (see the executor and worker-registry logs)")
 
     def stop(self) -> None:
         for process in reversed(self.processes):

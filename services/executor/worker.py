@@ -39,6 +39,7 @@ COMMIT_INTERVAL_SECONDS = 1.0
 CONCURRENCY_PROBE_SECONDS = 0.25
 # Returns (key@version, limit) for a request whose definition has a concurrency limit.
 LimitOf = Callable[[JobRequested], tuple[str, int] | None]
+MAX_DELIVERY_BACKOFF_SECONDS = 30.0
 REMEMBERED_CANCELS = 10_000
 
 
@@ -231,10 +232,10 @@ class Executor:
                 if control.cancel_reason and result.outcome != "succeeded":
                     result.outcome = "cancelled"
                 span.set_attribute("job.outcome", result.outcome)
-                delivery = await self._publish_finished(request, result)
-            await delivery
+                finished = self._finished_event(request, result)
+            await self._deliver(topics.JOB_FINISHED, finished)
         except Exception:
-            log.exception("could not report the outcome of %s; it will be re-read after restart", request.job_id)
+            log.exception("could not report the outcome of %s attempt %d", request.job_id, request.attempt)
             return
         finally:
             self._running.pop(request.job_id, None)
@@ -314,7 +315,21 @@ class Executor:
                 except Exception:
                     log.exception("could not refresh concurrency slots")
 
-    async def _publish_finished(self, request: JobRequested, result: AttemptResult) -> "asyncio.Future[Any]":
+    async def _deliver(self, topic: str, event: JobFinished) -> None:
+        """Publish an outcome until the broker takes it. The attempt's lease stops any other
+        executor from re-running it, so an outcome given up on would leave the job running forever;
+        while the broker is away we keep the same event (same id: consumers dedupe) and retry."""
+        delay = 0.5
+        while True:
+            try:
+                await (await kafka.publish(self._producer, topic, event))
+                return
+            except Exception as error:  # broker unavailable, timeouts: all transient here
+                log.warning("outcome of %s not delivered (%s); retrying in %.1fs", event.job_id, error, delay)
+                await asyncio.sleep(delay)
+                delay = min(delay * 2, MAX_DELIVERY_BACKOFF_SECONDS)
+
+    def _finished_event(self, request: JobRequested, result: AttemptResult) -> JobFinished:
         spec = request.spec
         decided = disposition(result.outcome, result.retryable, request.attempt, spec.max_attempts)
         now = datetime.now(UTC)
@@ -338,7 +353,7 @@ class Executor:
             spec=spec if decided == "retry" else None,
         )
         log.info("finish %s attempt %d: %s -> %s", request.job_id, request.attempt, result.outcome, decided)
-        return await kafka.publish(self._producer, topics.JOB_FINISHED, finished)
+        return finished
 
     async def emit_progress(self, request: JobRequested, name: str, data: dict[str, Any]) -> None:
         event = JobProgressed(job_id=request.job_id, attempt=request.attempt, producer=PRODUCER, name=name, data=data)
