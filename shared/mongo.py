@@ -14,6 +14,7 @@ STATS = "stats"  # counters and statistics maintained incrementally
 ALERTS = "alerts"  # alerts raised on job failure and dead-lettering (time-ordered ids)
 EXECUTIONS = "executions"  # one record per finished attempt (time-ordered ids)
 FAILED_EXECUTIONS = "failed_executions"  # the failed ones again, so they page without a scan
+DLQ = "dlq"  # the jobs that are dead-lettered now (seed 002's dead-letter queue), by job id
 # executor
 LEASES = "leases"  # one per (job_id, attempt): who runs it; makes redelivery a no-op
 CONCURRENCY_SLOTS = "concurrency_slots"  # `key@version:n`, n < concurrencyLimit: a running attempt's slot

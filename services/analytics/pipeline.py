@@ -18,6 +18,7 @@ from pymongo.errors import BulkWriteError
 
 from services.analytics import metrics
 from services.analytics.contributions import Counters, contribution, delta, merge
+from services.analytics.dlq import dlq_correction, dlq_operation
 from services.analytics.jobview import Event
 from services.analytics.projections import Change, JobProjection
 from services.analytics.records import alert_document, alert_for, alert_from_document, changed_executions
@@ -38,6 +39,7 @@ class Collections:
     executions: str = mongo.EXECUTIONS
     failed_executions: str = mongo.FAILED_EXECUTIONS
     alerts: str = mongo.ALERTS
+    dlq: str = mongo.DLQ
 
     @classmethod
     def prefixed(cls, prefix: str) -> "Collections":
@@ -60,6 +62,7 @@ class Pipeline:
         self._executions = db[collections.executions]
         self._failed = db[collections.failed_executions]
         self._alerts = db[collections.alerts]
+        self._dlq = db[collections.dlq]
         self.stats = StatsStore(db[collections.stats], db[collections.jobs], instance)
         self._cost = cost
         self._publish = publish_alerts
@@ -68,6 +71,7 @@ class Pipeline:
         await self.jobs.ensure_indexes()
         await self._alerts.create_index("job_id")
         await self._failed.create_index("job_id")
+        await self._dlq.create_index([("definition_key", 1), ("_id", -1)])
         job_ids = await self.stats.recover()
         if job_ids and self._publish is not None:
             # The crash may have come before the last batch's alerts were published: send them again
@@ -96,7 +100,13 @@ class Pipeline:
             change.after["stats_batch"] = batch
             change.after["stats_delta"] = pack(change_delta)
 
+        planned = {change.after["_id"]: change.after.get("status") for change in changes}
         await self.jobs.write(changes, events, prepare)
+        # A job folded without its stored document (cache miss) was rebased by the write: correct
+        # the dead-letter queue where the rebased status disagrees with the one used above.
+        fixes = [op for change in changes if (op := dlq_correction(planned[change.after["_id"]], change.after))]
+        if fixes:
+            await self._dlq.bulk_write(fixes, ordered=False)
         total: Counters = {}
         for change_delta in deltas.values():
             merge(total, change_delta)
@@ -124,6 +134,9 @@ class Pipeline:
         await _idempotent(self._executions, executions)
         await _idempotent(self._failed, failed)
         await _idempotent(self._alerts, [InsertOne(alert_document(alert)) for alert in alerts])
+        dead_letters = [op for change in changes if (op := dlq_operation(change.before, change.after)) is not None]
+        if dead_letters:
+            await self._dlq.bulk_write(dead_letters, ordered=False)
 
 
 async def _idempotent(collection: AsyncIOMotorCollection, operations: list[Any]) -> None:

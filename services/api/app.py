@@ -15,6 +15,7 @@ from services.api.outbox import Outbox
 from services.api.queries import JobQueries
 from services.api.routes import (
     definitions_v1,
+    dlq_v1,
     job_control,
     jobs_batch,
     jobs_v1,
@@ -80,6 +81,7 @@ def create_app(settings: ApiSettings) -> FastAPI:
     app.include_router(jobs_v1.router)
     app.include_router(job_control.router)
     app.include_router(definitions_v1.router)
+    app.include_router(dlq_v1.router)
     app.include_router(seed_jobs.router)
     app.include_router(schedules_v1.router)
     app.include_router(seed_schedules.router)
