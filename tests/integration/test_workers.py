@@ -127,10 +127,10 @@ def test_health_goes_unresponsive_then_offline_when_heartbeats_stop(
 def test_drain_finishes_running_jobs_then_the_executor_exits(
     running_stack: StackUnderTest, start_executor: StartExecutor
 ) -> None:
-    # Given a worker running three 3-second jobs
+    # Given a worker running three 6-second jobs (long enough to outlast a group rebalance)
     process = start_executor("w-drain", "drainable")
-    job_ids = [submit_native(running_stack, "drainable", 3) for _ in range(3)]
-    wait_for(lambda: len(worker(running_stack, "w-drain")["runningJobIds"]) == 3, 30, 0.2, "3 running")
+    job_ids = [submit_native(running_stack, "drainable", 6) for _ in range(3)]
+    wait_for(lambda: len(worker(running_stack, "w-drain")["runningJobIds"]) == 3, 60, 0.2, "3 running")
     # When it is drained
     response = running_stack.http.post("/v1/workers/w-drain/drain")
     assert response.status_code == 202, response.text

@@ -14,6 +14,7 @@ from services.api.deps import ServicesDep
 from services.api.errors import ApiError
 from services.api.schemas import JobCreate
 from services.api.specs import spec_from_request
+from services.api.workers import require_live_worker
 
 router = APIRouter(prefix="/v1/jobs", tags=["jobs"])
 MAX_BATCH = 1000
@@ -42,6 +43,7 @@ async def create_jobs(body: JobsBatchCreate, services: ServicesDep, request: Req
     for index, job in enumerate(body.jobs):
         try:
             specs.append(spec_from_request(job, request.app.state.definitions.registry, default_retry))
+            await require_live_worker(services, specs[-1], job.queueIfNoWorker)
         except ApiError as error:
             raise ApiError(error.status_code, error.code, f"jobs.{index}: {error.detail}", index=index) from error
     outcomes = await asyncio.gather(
