@@ -198,9 +198,13 @@ class Ledger:
     def sweep(self, now: datetime) -> list[LostIncarnation]:
         """Re-assess every worker; return incarnations that are gone and whose attempts to orphan."""
         lost: list[LostIncarnation] = []
+        # Just after a (re)start the registry may not have read the latest heartbeats yet.
+        settled = (now - self.started_at).total_seconds() > self.timing.offline_after
         for worker in self.workers.values():
             self._reassess(worker, now)
-            if worker.status == "offline" and not worker.lost and worker.last_heartbeat_at is not None:
+            if worker.status == "offline" and not worker.lost and worker.last_heartbeat_at is not None and (
+                settled or worker.state == "stopped"
+            ):
                 worker.lost = True
                 worker.offline_since = now
                 why = "stopped" if worker.state == "stopped" else f"no heartbeat for {self.timing.offline_after:.0f}s"
