@@ -8,12 +8,16 @@ by a range on `_id`. Both sides build ids with these functions, so the layout li
 | `summary`                      | jobs.total, jobs.status.<s>, terminal.*, processing.*, queue.*,   |
 |                                | executions.*, cost.* (integers only: replay gives equal documents) |
 | `def:<key>@<version>`          | the same job/terminal/processing/queue counters per definition    |
-| `tp:h:<YYYY-MM-DDTHH>`         | completed, failed (jobs), executions, executions_failed per hour  |
-| `tp:m:<YYYY-MM-DDTHH:MM>`      | the same per minute (for "last hour" figures)                     |
+| `tp:<YYYY-MM-DD>`              | h.<HH>.<c> and m.<HHMM>.<c> per UTC hour and minute, where <c> is |
+|                                | completed, failed (jobs), executions, executions_failed           |
 | `fail:<YYYY-MM>`               | q.<DDHHQ> failed attempts per UTC quarter hour, m.<MM> per minute |
 | `pat:<feature>`                | v.<value>.n / v.<value>.ok over finished jobs (pattern discovery)  |
 | `highmem`                      | jobs, args.<argument> over jobs above their memory threshold      |
 | `journal:<instance>`           | the crash-recovery journal of the last batch (analytics only)     |
+
+Every document also carries `sk`, a copy of its `_id` with a secondary index: the embedded database
+scans the whole collection for a range on `_id` but uses a secondary index for a range, so listings
+(`def:` documents) are ranges on `sk`. Everything else is read by known ids (`$in`).
 """
 
 from datetime import datetime
@@ -21,8 +25,7 @@ from datetime import datetime
 SUMMARY = "summary"
 HIGH_MEMORY = "highmem"
 DEFINITION_PREFIX = "def:"
-HOUR_PREFIX = "tp:h:"
-MINUTE_PREFIX = "tp:m:"
+DAY_PREFIX = "tp:"
 FAILURES_PREFIX = "fail:"
 PATTERN_PREFIX = "pat:"
 JOURNAL_PREFIX = "journal:"
@@ -32,12 +35,17 @@ def definition(key: str, version: int | None) -> str:
     return f"{DEFINITION_PREFIX}{key}@{version if version is not None else '-'}"
 
 
-def hour(moment: datetime) -> str:
-    return f"{HOUR_PREFIX}{moment:%Y-%m-%dT%H}"
+def day(moment: datetime) -> str:
+    """The UTC day's throughput document."""
+    return f"{DAY_PREFIX}{moment:%Y-%m-%d}"
 
 
-def minute(moment: datetime) -> str:
-    return f"{MINUTE_PREFIX}{moment:%Y-%m-%dT%H:%M}"
+def hour_field(moment: datetime, counter: str) -> str:
+    return f"h.{moment:%H}.{counter}"
+
+
+def minute_field(moment: datetime, counter: str) -> str:
+    return f"m.{moment:%H%M}.{counter}"
 
 
 def failures_month(moment: datetime) -> str:
@@ -47,6 +55,10 @@ def failures_month(moment: datetime) -> str:
 def quarter_field(moment: datetime) -> str:
     """`DDHHQ`: day of month, hour and quarter hour (0-3) of a UTC moment."""
     return f"{moment:%d%H}{moment.minute // 15}"
+
+
+# The features pattern discovery counts (`pat:<feature>` documents), read by their ids.
+FEATURES = ("name", "nameLength", "definition", "argCount", "arg", "duration", "hour", "worker")
 
 
 def pattern(feature: str) -> str:

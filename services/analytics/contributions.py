@@ -81,10 +81,9 @@ def _attempt(entry: dict[str, Any], add: Any) -> None:
     if entry.get("duration_ms") is not None:
         add((stats_keys.SUMMARY,), "executions.ms", round(entry["duration_ms"]))
         add((stats_keys.SUMMARY,), "executions.ms_n")
-    buckets = (stats_keys.hour(finished_at), stats_keys.minute(finished_at))
-    add(buckets, "executions")
+    _throughput(add, finished_at, "executions")
     if failed:
-        add(buckets, "executions_failed")
+        _throughput(add, finished_at, "executions_failed")
         month = stats_keys.failures_month(finished_at)
         add((month,), f"q.{stats_keys.quarter_field(finished_at)}")
         add((month,), f"m.{finished_at.minute:02d}")
@@ -100,8 +99,7 @@ def _terminal(doc: dict[str, Any], status: str, jobs: tuple[str, ...], add: Any,
         add(jobs, "processing.n")
     finished_at = doc.get("finished_at")
     if finished_at is not None and status != "cancelled":
-        field = "completed" if status == "succeeded" else "failed"
-        add((stats_keys.hour(finished_at), stats_keys.minute(finished_at)), field)
+        _throughput(add, finished_at, "completed" if status == "succeeded" else "failed")
     measured = [entry for entry in doc.get("attempts", []) if entry.get("duration_ms") is not None]
     if measured:
         add((stats_keys.SUMMARY,), "cost.n")
@@ -122,6 +120,12 @@ def _terminal(doc: dict[str, Any], status: str, jobs: tuple[str, ...], add: Any,
             target = (stats_keys.pattern(feature),)
             add(target, f"v.{encode_field(value)}.n")
             add(target, f"v.{encode_field(value)}.ok", succeeded)
+
+
+def _throughput(add: Any, moment: datetime, counter: str) -> None:
+    day = (stats_keys.day(moment),)
+    add(day, stats_keys.hour_field(moment, counter))
+    add(day, stats_keys.minute_field(moment, counter))
 
 
 def delta(before: Counters, after: Counters) -> Counters:

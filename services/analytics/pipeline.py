@@ -63,7 +63,8 @@ class Pipeline:
         self._failed = db[collections.failed_executions]
         self._alerts = db[collections.alerts]
         self._dlq = db[collections.dlq]
-        self.stats = StatsStore(db[collections.stats], db[collections.jobs], instance)
+        self._stats = db[collections.stats]
+        self.stats = StatsStore(self._stats, db[collections.jobs], instance)
         self._cost = cost
         self._publish = publish_alerts
 
@@ -72,6 +73,8 @@ class Pipeline:
         await self._alerts.create_index("job_id")
         await self._failed.create_index("job_id")
         await self._dlq.create_index([("definition_key", 1), ("_id", -1)])
+        for collection in (self._alerts, self._executions, self._failed, self._stats):
+            await collection.create_index("sk")
         job_ids = await self.stats.recover()
         if job_ids and self._publish is not None:
             # The crash may have come before the last batch's alerts were published: send them again

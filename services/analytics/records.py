@@ -26,6 +26,7 @@ def execution_records(doc: dict[str, Any]) -> dict[str, dict[str, Any]]:
         record_id = time_id(millis(finished_at), f"execution:{doc['_id']}:{entry['attempt']}")
         records[record_id] = {
             "_id": record_id,
+            "sk": record_id,  # indexed copy of _id: the embedded database scans for a range on _id
             "job_id": doc["_id"],
             "attempt": entry["attempt"],
             "status": _SEED_STATUS.get(entry["outcome"], "FAILED"),
@@ -91,6 +92,7 @@ def alert_for(before: dict[str, Any] | None, after: dict[str, Any], producer: st
 def alert_document(alert: JobAlerted) -> dict[str, Any]:
     return {
         "_id": alert.alert_id,
+        "sk": alert.alert_id,
         "job_id": alert.job_id,
         "attempt": alert.attempt,
         "severity": alert.severity,
@@ -105,5 +107,5 @@ def alert_document(alert: JobAlerted) -> dict[str, Any]:
 
 
 def alert_from_document(doc: dict[str, Any]) -> JobAlerted:
-    fields = {key: value for key, value in doc.items() if key != "_id"}
+    fields = {key: value for key, value in doc.items() if key not in ("_id", "sk")}
     return JobAlerted(event_id=UUID(doc["_id"]), alert_id=doc["_id"], producer="analytics", **fields)

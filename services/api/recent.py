@@ -1,8 +1,8 @@
 """Newest-first pages over collections whose `_id` is a time-ordered UUIDv7 (executions, alerts).
 
-A sort on `_id` without a selective range is a full scan on the embedded database (DESIGN.md), so
-pages are read through growing time windows below the cursor: the last minute, then 4x wider each
-time, until the page is full. Each query is a selective range on `_id`.
+The embedded database scans the whole collection for any range on `_id`, so these collections keep an
+indexed copy of `_id` in `sk`, and pages are read through growing time windows below the cursor: the
+last minute, then 4x wider each time, until the page is full. Each query is a selective range on `sk`.
 """
 
 import time
@@ -27,8 +27,8 @@ async def newest_first(
     width = FIRST_WINDOW_MS
     for index in range(MAX_WINDOWS):
         lower_ms = max(0, upper_ms - width) if index < MAX_WINDOWS - 1 else 0
-        query = {**(filters or {}), "_id": {"$lt": upper_id, "$gte": id_floor(lower_ms)}}
-        batch = await collection.find(query).sort("_id", -1).limit(limit - len(found)).to_list(None)
+        query = {**(filters or {}), "sk": {"$lt": upper_id, "$gte": id_floor(lower_ms)}}
+        batch = await collection.find(query).sort("sk", -1).limit(limit - len(found)).to_list(None)
         found.extend(batch)
         if len(found) >= limit or lower_ms == 0:
             break

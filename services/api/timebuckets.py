@@ -54,10 +54,11 @@ def failures_by(documents: list[dict[str, Any]], group_by: GroupBy, zone: ZoneIn
     return counts
 
 
-def month_ids(now: datetime, months: int) -> tuple[str, str]:
-    """The first and last `fail:` ids of the `months` UTC months ending with the current one."""
-    year, month = now.year, now.month - (months - 1)
-    while month < 1:
-        month += 12
-        year -= 1
-    return f"fail:{year:04d}-{month:02d}", f"fail:{now:%Y-%m}"
+def month_ids(now: datetime, months: int) -> list[str]:
+    """The `fail:` ids of the `months` UTC months ending with the current one, oldest first."""
+    ids = []
+    year, month = now.year, now.month
+    for _ in range(months):
+        ids.append(f"fail:{year:04d}-{month:02d}")
+        year, month = (year, month - 1) if month > 1 else (year - 1, 12)
+    return ids[::-1]

@@ -35,11 +35,14 @@ def normalised_jobs(documents: list[dict[str, Any]]) -> dict[str, dict[str, Any]
 
 
 def normalised_stats(documents: list[dict[str, Any]]) -> dict[str, dict[str, Any]]:
-    return {
-        doc["_id"]: _drop_zeros({key: value for key, value in doc.items() if key != "applied"})
+    """Counters only; a document whose counters all went back to 0 (a job first seen without its
+    request, counted under `def:unknown@-` until the request arrived) is the same as none."""
+    counters = {
+        doc["_id"]: _drop_zeros({key: value for key, value in doc.items() if key not in ("applied", "sk", "_id")})
         for doc in documents
         if not doc["_id"].startswith("journal:")
     }
+    return {key: value for key, value in counters.items() if value}
 
 
 def _drop_zeros(value: Any) -> Any:

@@ -2,7 +2,7 @@
 `/v1/metrics/performance`, each with the seed's `ttl` cache parameter (seconds; default
 METRICS_CACHE_TTL_SECONDS). Figures come from the incremental statistics, times are in seconds."""
 
-from datetime import UTC, datetime, timedelta
+from datetime import UTC, datetime
 from typing import Annotated, Any
 
 from fastapi import APIRouter, Query
@@ -61,6 +61,8 @@ async def definitions(insights: InsightsDep, ttl: Ttl = None) -> dict[str, Any]:
         documents = await insights.reader.prefixed(stats_keys.DEFINITION_PREFIX)
         items = []
         for document in sorted(documents, key=lambda doc: doc["_id"]):
+            if not number(document, "jobs.total"):
+                continue  # e.g. `unknown`: jobs seen before their request, counted there meanwhile
             key, _, version = document["_id"][len(stats_keys.DEFINITION_PREFIX) :].rpartition("@")
             figures = performance(document)
             items.append(
@@ -86,21 +88,17 @@ async def throughput(
     ttl: Ttl = None,
 ) -> dict[str, Any]:
     async def compute() -> dict[str, Any]:
-        now = datetime.now(UTC)
-        documents = await insights.reader.hours(now, hours)
-        start = now.replace(minute=0, second=0, microsecond=0) - timedelta(hours=hours - 1)
-        data = []
-        for index in range(hours):
-            period = start + timedelta(hours=index)
-            document = documents.get(stats_keys.hour(period), {})
-            data.append(
+        series = await insights.reader.hours(datetime.now(UTC), hours)
+        return {
+            "data": [
                 {
-                    "period": period.isoformat().replace("+00:00", ".000Z"),
-                    "completed": number(document, "completed"),
-                    "failed": number(document, "failed"),
+                    "period": moment.isoformat().replace("+00:00", ".000Z"),
+                    "completed": counters["completed"],
+                    "failed": counters["failed"],
                 }
-            )
-        return {"data": data}
+                for moment, counters in series
+            ]
+        }
 
     return await insights.cache.get(f"throughput:{hours}", _ttl(insights, ttl), compute)
 

@@ -117,7 +117,7 @@ async def metrics(insights: InsightsDep) -> dict[str, Any]:
         insights.reader.summary(),
         insights.reader.last_hour(now),
         insights.db[mongo.ALERTS]
-        .find({"_id": {"$gte": id_floor(int((now - timedelta(hours=1)).timestamp() * 1000))}}, {"_id": 1})
+        .find({"sk": {"$gte": id_floor(int((now - timedelta(hours=1)).timestamp() * 1000))}}, {"_id": 1})
         .to_list(None),
     )
     statuses = (summary.get("jobs") or {}).get("status") or {}

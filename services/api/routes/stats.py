@@ -43,12 +43,12 @@ async def stats(
 ) -> dict[str, Any]:
     zone = zone_or_400(tz)
     now = datetime.now(UTC)
-    first, last = month_ids(now, months)
     points, pattern_docs, failure_docs = await asyncio.gather(
         insights.reader.by_ids(stats_keys.SUMMARY, stats_keys.HIGH_MEMORY),
-        insights.reader.prefixed(stats_keys.PATTERN_PREFIX),
-        insights.reader.between(first, last),
+        insights.reader.patterns(),
+        insights.reader.by_ids(*month_ids(now, months)),
     )
+    failure_docs = list(failure_docs.values())
     summary = points.get(stats_keys.SUMMARY, {})
     succeeded, failed = number(summary, "terminal.succeeded"), number(summary, "terminal.failed")
     finished = succeeded + failed
