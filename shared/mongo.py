@@ -8,6 +8,7 @@ from shared.settings import ServiceSettings
 # api
 JOB_REQUESTS = "job_requests"  # the accepted-request outbox, also idempotency keys
 SCHEDULE_RECORDS = "schedule_records"  # each schedule as the user last set it (answers GET at once)
+DEFINITION_RECORDS = "definition_records"  # registered definitions (survive a broker restart)
 # analytics
 JOBS = "jobs"  # one document per job: status, attempts, events (the main read model)
 STATS = "stats"  # counters and statistics maintained incrementally

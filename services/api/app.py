@@ -48,7 +48,7 @@ def create_app(settings: ApiSettings) -> FastAPI:
         outbox.start()
         submitter = JobSubmitter(outbox, db[mongo.JOB_REQUESTS], producer)
         schedules = ScheduleService(db, producer, submitter)
-        app.state.definitions = DefinitionCatalog(settings, registry)
+        app.state.definitions = DefinitionCatalog(settings, registry, db[mongo.DEFINITION_RECORDS], producer)
         app.state.definitions.start()
         app.state.services = Services(
             settings=settings,

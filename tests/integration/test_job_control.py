@@ -87,3 +87,23 @@ def test_cancel_unknown_job_is_a_404(running_stack: StackUnderTest) -> None:
     response = running_stack.http.post("/v1/jobs/no-such-job/cancel")
     assert response.status_code == 404
     assert response.json()["error"]["code"] == "job_not_found"
+
+
+def test_cancel_while_waiting_for_a_retry(running_stack: StackUnderTest) -> None:
+    # Given a failing job waiting 60 s before its second attempt
+    job_id = running_stack.submit({
+        "definitionKey": "failing", "maxAttempts": 3, "retryPolicy": {"baseSeconds": 60, "jitter": 0},
+    })
+    running_stack.wait_status(job_id, "retrying")
+    # When it is cancelled
+    cancel(running_stack, job_id)
+    # Then it ends cancelled without a second attempt
+    job = running_stack.wait_status(job_id, "cancelled", timeout=30)
+    assert [attempt["attempt"] for attempt in job["attempts"] if attempt.get("startedAt")] == [1]
+
+
+def test_native_timeout_ends_the_attempt_as_timed_out(running_stack: StackUnderTest) -> None:
+    job_id = running_stack.submit({"kind": "native", "program": "/bin/sleep", "args": ["30"], "timeoutSeconds": 0.5})
+    job = running_stack.wait_status(job_id, {"dead_lettered", "failed"}, timeout=30)
+    assert job["attempts"][0]["status"] == "timed_out"
+    assert job["durationMs"] < 25_000
