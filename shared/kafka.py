@@ -21,15 +21,17 @@ log = logging.getLogger(__name__)
 BACKGROUND_FETCH_WAIT_MS = 100
 
 
-def make_producer(settings: ServiceSettings, client_id: str) -> AIOKafkaProducer:
+def make_producer(settings: ServiceSettings, client_id: str, **overrides: Any) -> AIOKafkaProducer:
     # A short linger batches bursts without adding noticeable latency to a lone message.
-    return AIOKafkaProducer(
+    options: dict[str, Any] = dict(
         bootstrap_servers=settings.kafka_bootstrap,
         client_id=client_id,
         acks=1,
         linger_ms=1,
         max_batch_size=256 * 1024,
     )
+    options.update(overrides)
+    return AIOKafkaProducer(**options)
 
 
 def make_consumer(

@@ -20,7 +20,6 @@ from shared.events import Frozen, JobSpec, utcnow
 MisfirePolicy = Literal["skip", "fire_once", "catch_up"]
 DEFAULT_MISFIRE_POLICY: MisfirePolicy = "catch_up"
 DEFAULT_CATCH_UP_LIMIT = 100
-FIRE_NAMESPACE = uuid.UUID("6f1d3c52-8a51-4d0e-9a55-3f4b1f0c2a7e")
 
 # Labels every fired job carries (the `jobs` projection has an index on labels.schedule_id).
 LABEL_SCHEDULE = "schedule_id"
@@ -85,15 +84,28 @@ def slot_label(slot: float) -> str:
     return datetime.fromtimestamp(slot, UTC).isoformat().replace("+00:00", "Z")
 
 
-def fire_job_id(schedule_id: str, slot: float) -> str:
-    """UUIDv7 layout: the slot's milliseconds, then 74 bits of sha256(schedule_id, slot)."""
+def fire_ids(schedule_id: str, slot: float) -> tuple[str, str]:
+    """(job id, event id) of the fire of `schedule_id` at `slot`, both derived from one sha256.
+
+    The job id has the UUIDv7 layout (the slot's milliseconds, then hash bits), so it sorts by slot
+    like every other job id; the event id is a name-based UUID (version 8 layout). Built as text,
+    without uuid objects: the scheduler makes ten thousand of these right before a slot.
+    """
     millis = round(slot * 1000)
-    digest = int.from_bytes(hashlib.sha256(f"{schedule_id}@{millis}".encode()).digest()[:10], "big")
-    value = (millis & (2**48 - 1)) << 80 | digest
-    value = (value & ~(0xF << 76)) | (0x7 << 76)
-    value = (value & ~(0x3 << 62)) | (0x2 << 62)
-    return str(uuid.UUID(int=value))
+    digest = hashlib.sha256(f"{schedule_id}@{millis}".encode()).hexdigest()
+    stamp = f"{millis & 0xFFFFFFFFFFFF:012x}"
+    job_variant, event_variant = _VARIANT[int(digest[3], 16) & 3], _VARIANT[int(digest[48], 16) & 3]
+    job_id = f"{stamp[:8]}-{stamp[8:]}-7{digest[0:3]}-{job_variant}{digest[4:7]}-{digest[7:19]}"
+    event_id = f"{digest[32:40]}-{digest[40:44]}-8{digest[45:48]}-{event_variant}{digest[49:52]}-{digest[52:64]}"
+    return job_id, event_id
+
+
+_VARIANT = "89ab"
+
+
+def fire_job_id(schedule_id: str, slot: float) -> str:
+    return fire_ids(schedule_id, slot)[0]
 
 
 def fire_event_id(schedule_id: str, slot: float) -> uuid.UUID:
-    return uuid.uuid5(FIRE_NAMESPACE, f"{schedule_id}@{round(slot * 1000)}")
+    return uuid.UUID(fire_ids(schedule_id, slot)[1])

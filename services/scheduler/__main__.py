@@ -79,7 +79,8 @@ async def consume_schedules(consumer: AIOKafkaConsumer, producer, cron: CronSche
 async def serve(settings: SchedulerSettings) -> None:
     instance = settings.instance_id or f"{socket.gethostname()}:{os.getpid()}"
     db = mongo.connect(settings, "jobstream-scheduler")
-    producer = kafka.make_producer(settings, "jobstream-scheduler")
+    compression = None if settings.fire_compression == "none" else settings.fire_compression
+    producer = kafka.make_producer(settings, "jobstream-scheduler", compression_type=compression)
     consumer = kafka.make_consumer(settings, topics.JOB_FINISHED, topics.JOB_CONTROL, group_id=topics.GROUP_SCHEDULER)
     schedule_consumer = kafka.make_consumer(
         settings, group_id=topics.GROUP_SCHEDULER_CRON, session_timeout_ms=settings.cron_session_timeout_ms,

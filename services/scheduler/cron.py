@@ -19,11 +19,11 @@ from datetime import UTC, datetime
 from apscheduler.schedulers.asyncio import AsyncIOScheduler
 
 from services.scheduler.firing import Firer, Template, template_for
-from services.scheduler.misfire import slots_to_fire
+from services.scheduler.misfire import Catchup, slots_to_fire
 from services.scheduler.plan import SlotPlan
 from services.scheduler.store import ScheduleStore
-from shared.cron import CronError, parse
-from shared.schedules import Schedule, ScheduleDeleted, ScheduleUpserted
+from shared.cron import Cron, CronError, parse
+from shared.schedules import Schedule, ScheduleDeleted, ScheduleUpserted, slot_label
 
 log = logging.getLogger(__name__)
 TICK_JOB_ID = "cron-tick"
@@ -41,6 +41,7 @@ class CronScheduler:
         self._schedules: dict[str, Schedule] = {}  # owned schedules only
         self._partition: dict[str, int] = {}
         self._templates: dict[str, Template] = {}
+        self._crons: dict[tuple[str, str], Cron] = {}
         self._owned: set[int] = set()
         self._watermarks: dict[int, float] = {}
         self._retry: list[tuple[float, list[str]]] = []
@@ -79,8 +80,17 @@ class CronScheduler:
         for partition in new:
             self._watermarks[partition] = marks.get(partition, 0.0)
         loaded = await self._store.load(new)
+        catchup: dict[float, list[str]] = {}
+        decided: dict[tuple, Catchup] = {}  # schedules alike share one misfire decision
+        now = time.time()
         for schedule, partition in loaded:
-            self._install(schedule, partition)
+            for slot in self._install(schedule, partition, now=now, decided=decided):
+                catchup.setdefault(slot, []).append(schedule.schedule_id)
+        for slot in sorted(catchup):  # one batch per slot, not one per schedule
+            self._spawn(self._fire(slot, catchup[slot]))
+        late = sum(1 for slot in catchup for _ in catchup[slot] if slot < now - self._grace)
+        if late:
+            log.warning("%d missed fires (older than %.1f s) fire now per their misfire policy", late, self._grace)
         self._save_watermarks()  # records the new owner at once
         log.info("now own schedules partitions %s: %d schedules", sorted(self._owned), len(loaded))
 
@@ -101,21 +111,26 @@ class CronScheduler:
                 return
             await self._store.save(event.schedule, partition)
             if partition in self._owned:
-                self._install(event.schedule, partition, previous=current)
+                for slot in self._install(event.schedule, partition, previous=current):
+                    self._spawn(self._fire(slot, [event.schedule_id]))
         else:
             if current is not None and current.version > event.version:
                 return
             await self._store.delete(event.schedule_id)
             self._forget(event.schedule_id)
 
-    def _install(self, schedule: Schedule, partition: int, previous: Schedule | None = None) -> None:
+    def _install(
+        self, schedule: Schedule, partition: int, previous: Schedule | None = None, now: float | None = None,
+        decided: dict[tuple, Catchup] | None = None,
+    ) -> list[float]:
+        """Plan a schedule; returns the past slots its misfire policy fires now."""
         schedule_id = schedule.schedule_id
         self._schedules[schedule_id] = schedule
         self._partition[schedule_id] = partition
         self._templates.pop(schedule_id, None)
         if schedule.paused:
             self._plan.remove(schedule_id)
-            return
+            return []
         unchanged = (
             previous is not None
             and not previous.paused
@@ -126,28 +141,39 @@ class CronScheduler:
             )
         )
         if unchanged:
-            return
+            return []
         try:
-            cron = parse(schedule.cron, schedule.timezone)
+            cron = self._cron(schedule.cron, schedule.timezone)
         except CronError as error:
             log.error("schedule %s has an invalid cron (%s); not planned", schedule_id, error)
             self._plan.remove(schedule_id)
-            return
+            return []
         floor = max(schedule.active_since.timestamp(), self._watermarks.get(partition, 0.0))
-        catchup = slots_to_fire(
-            cron, schedule.misfire_policy, schedule.catch_up_limit, floor, time.time(), self._plan.horizon, self._grace
-        )
-        self._plan.add(schedule_id, cron)
-        if catchup.missed or catchup.dropped:
-            log.warning(
-                "schedule %s: %d missed slots fire now (policy %s)%s",
-                schedule_id,
-                catchup.missed,
-                schedule.misfire_policy,
-                "; older missed slots skipped" if catchup.dropped else "",
+        now = time.time() if now is None else now
+        # Slots are whole seconds, so floors within one second give the same answer.
+        key = (cron, schedule.misfire_policy, schedule.catch_up_limit, math.floor(floor), now, self._plan.horizon)
+        catchup = (decided or {}).get(key)
+        if catchup is None:
+            catchup = slots_to_fire(
+                cron, schedule.misfire_policy, schedule.catch_up_limit, math.floor(floor), now, self._plan.horizon,
+                self._grace,
             )
-        for slot in catchup.slots:
-            self._spawn(self._fire(slot, [schedule_id]))
+            if decided is not None:
+                decided[key] = catchup
+        self._plan.add(schedule_id, cron)
+        if decided is None and (catchup.missed or catchup.dropped):
+            log.warning(
+                "schedule %s: %d missed slots fire now (policy %s)%s", schedule_id, catchup.missed,
+                schedule.misfire_policy, "; older missed slots skipped" if catchup.dropped else "",
+            )
+        return catchup.slots
+
+    def _cron(self, expression: str, timezone: str) -> Cron:
+        key = (expression, timezone)
+        cron = self._crons.get(key)
+        if cron is None:
+            cron = self._crons[key] = parse(expression, timezone)
+        return cron
 
     def _forget(self, schedule_id: str) -> None:
         self._schedules.pop(schedule_id, None)
@@ -169,6 +195,7 @@ class CronScheduler:
 
     async def _fire(self, slot: float, schedule_ids: list[str]) -> bool:
         rendered = []
+        label = slot_label(slot)
         for schedule_id in schedule_ids:
             schedule = self._schedules.get(schedule_id)
             if schedule is None or schedule.paused or slot <= schedule.active_since.timestamp():
@@ -176,7 +203,7 @@ class CronScheduler:
             template = self._templates.get(schedule_id)
             if template is None or template.version != schedule.version:
                 template = self._templates[schedule_id] = template_for(schedule)
-            rendered.append(template.render(schedule_id, slot))
+            rendered.append(template.render(schedule_id, slot, label))
         try:
             await self._firer.fire(slot, rendered)
         except Exception as error:  # the broker did not take them: try again next tick

@@ -13,4 +13,7 @@ class SchedulerSettings(ServiceSettings):
     # survivor's join takes about half of it on Tansu (DESIGN.md), so 4 s gives a takeover in ~6-7 s.
     cron_session_timeout_ms: int = Field(4000, ge=1000, alias="SCHEDULER_SESSION_TIMEOUT_MS")
     cron_heartbeat_interval_ms: int = Field(1000, ge=100, alias="SCHEDULER_HEARTBEAT_INTERVAL_MS")
+    # Fires of one slot go out as whole batches; compressing them (repetitive JSON, ~10x) keeps a
+    # slot with thousands of fires small for the broker. none | gzip
+    fire_compression: str = Field("gzip", alias="SCHEDULER_FIRE_COMPRESSION")
     instance_id: str | None = Field(None, alias="SCHEDULER_INSTANCE_ID")
