@@ -66,7 +66,8 @@ def alert_for(before: dict[str, Any] | None, after: dict[str, Any], producer: st
     severity, reason = ALERTING[status]
     moment: datetime = after.get("finished_at") or after["updated_at"]
     alert_id = time_id(millis(moment), f"alert:{after['_id']}:{after.get('attempt')}:{status}")
-    name = after.get("job_name") or after.get("definition_key") or after.get("kind") or "job"
+    name = after.get("job_name") or after.get("definition_key") or after.get("kind")
+    subject = f"job {name} ({after['_id']})" if name else f"job {after['_id']}"
     attempts = after.get("attempt") or 1
     verb = "was dead-lettered" if status == "dead_lettered" else "failed"
     detail = f": {after['error']}" if after.get("error") else ""
@@ -79,9 +80,7 @@ def alert_for(before: dict[str, Any] | None, after: dict[str, Any], producer: st
         alert_id=alert_id,
         severity=severity,  # type: ignore[arg-type]
         reason=reason,  # type: ignore[arg-type]
-        message=f"job {name} ({after['_id']}) {verb} after {attempts} attempt{'s' if attempts != 1 else ''}{detail}"[
-            :2000
-        ],
+        message=f"{subject} {verb} after {attempts} attempt{'s' if attempts != 1 else ''}{detail}"[:2000],
         job_name=after.get("job_name"),
         definition_key=after.get("definition_key"),
         error=(after.get("error") or None) and after["error"][:2000],
