@@ -1,5 +1,6 @@
 """The FastAPI application: lifespan (producer, database, outbox), error handlers, routers."""
 
+import asyncio
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
 
@@ -13,6 +14,7 @@ from services.api.insights import Insights
 from services.api.limits import BodySizeLimit
 from services.api.outbox import Outbox
 from services.api.queries import JobQueries
+from services.api.recovery import RequestRecovery
 from services.api.routes import (
     definitions_v1,
     dlq_v1,
@@ -60,10 +62,14 @@ def create_app(settings: ApiSettings) -> FastAPI:
             workers=WorkerDirectory(db[mongo.WORKERS], WorkerTiming()),
         )
         await schedules.republish()
+        recovery = RequestRecovery(db[mongo.JOB_REQUESTS], db[mongo.JOBS], producer, settings.recovery_window_hours)
+        # In the background: the API serves while it walks the outbox.
+        app.state.recovery = asyncio.create_task(recovery.run(), name="request-recovery")
         app.state.insights = Insights.build(settings, db, producer)
         try:
             yield
         finally:
+            app.state.recovery.cancel()
             await app.state.definitions.stop()
             await app.state.insights.close()
             await outbox.stop()

@@ -19,6 +19,9 @@ class ApiSettings(ServiceSettings):
     host: str = Field("127.0.0.1", alias="API_HOST")
     port: int = Field(8000, ge=1, le=65535, alias="PORT")
     max_body_bytes: int = Field(1024 * 1024, ge=1024, alias="MAX_BODY_BYTES")
+    # At start-up, accepted jobs of this many past hours that never started are published again
+    # (the embedded broker loses its log on restart). 0 turns it off.
+    recovery_window_hours: float = Field(24.0, ge=0, alias="RECOVERY_WINDOW_HOURS")
     # Seeds 000/001: ad-hoc jobs are retried DEFAULT_MAX_RETRIES times, RETRY_DELAY apart.
     default_max_retries: int = Field(1, ge=0, le=99, alias="DEFAULT_MAX_RETRIES")
     retry_delay_seconds: float = Field(1.0, alias="RETRY_DELAY")
