@@ -69,6 +69,7 @@ def build_app(settings: RegistrySettings, timing: WorkerTiming) -> faust.App:
         async for value in stream:
             command = _decoded(value)
             if isinstance(command, ReleaseWorker):
+                log.info("release %s (job success: %s)", command.worker_id, command.job_success)
                 ledger.on_release(command.worker_id, command.job_success, command.occurred_at)
 
     @app.timer(interval=settings.sweep_interval_seconds)

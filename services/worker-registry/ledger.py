@@ -57,6 +57,7 @@ class WorkerState:
     first_seen_at: datetime | None = None
     last_heartbeat_at: datetime | None = None
     consecutive_failures: int = 0
+    streak_at: datetime | None = None  # time of the last outcome or release the streak reflects
     jobs_succeeded: int = 0
     jobs_failed: int = 0
     # attempt key -> when it started (job.started seen, job.finished not yet)
@@ -74,7 +75,8 @@ class WorkerState:
             "capabilities": self.capabilities, "slots": self.slots, "load": self.load, "state": self.state,
             "running_job_ids": self.running_job_ids, "started_at": self.started_at,
             "first_seen_at": self.first_seen_at, "last_heartbeat_at": self.last_heartbeat_at,
-            "consecutive_failures": self.consecutive_failures, "jobs_succeeded": self.jobs_succeeded,
+            "consecutive_failures": self.consecutive_failures, "streak_at": self.streak_at,
+            "jobs_succeeded": self.jobs_succeeded,
             "jobs_failed": self.jobs_failed, "open_attempts": dict(self.open_attempts),
             "status": self.status, "health": self.health, "health_message": self.health_message,
             "load_percentage": load_percentage(len(self.running_job_ids), self.slots),
@@ -157,12 +159,18 @@ class Ledger:
             return
         worker = self._worker(event.worker_id)
         worker.open_attempts.pop(key, None)
+        # Outcomes and releases arrive on different topics: the streak only moves forward in time.
+        current = worker.streak_at is None or event.occurred_at >= worker.streak_at
         if event.outcome == "succeeded":
-            worker.consecutive_failures = 0
             worker.jobs_succeeded += 1
+            if current:
+                worker.consecutive_failures = 0
         elif event.outcome in FAILURE_OUTCOMES:
-            worker.consecutive_failures += 1
             worker.jobs_failed += 1
+            if current:
+                worker.consecutive_failures += 1
+        if current and event.outcome in FAILURE_OUTCOMES | {"succeeded"}:
+            worker.streak_at = event.occurred_at
         self._reassess(worker, event.occurred_at)
         self.dirty.add(worker.worker_id)
 
@@ -170,7 +178,10 @@ class Ledger:
         worker = self.workers.get(worker_id)
         if worker is None:
             return
+        if worker.streak_at is not None and at < worker.streak_at:
+            return
         worker.consecutive_failures = 0 if job_success else worker.consecutive_failures + 1
+        worker.streak_at = at
         self._reassess(worker, at)
         self.dirty.add(worker_id)
 

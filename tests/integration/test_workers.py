@@ -61,6 +61,16 @@ def test_registry_lists_the_stack_executor_in_seed_003_shape(running_stack: Stac
     assert stats["clusterStatus"]["totalWorkers"] >= 1 and stats["capabilities"]["script"]["activeWorkers"] >= 1
     assert running_stack.http.get("/api/workers/nobody").status_code == 404
 
+    # When a manual job outcome is released as a failure, then as a success (seed 003's release)
+    before = one["healthStatus"]["consecutiveFailures"]
+    response = running_stack.http.post(f"/api/workers/{one['id']}/release", json={"jobSuccess": False})
+    assert response.status_code == 202, response.text
+    # Then the failure streak follows
+    wait_for(lambda: worker(running_stack, one["id"])["healthStatus"]["consecutiveFailures"] == before + 1, 30, 0.2,
+             "failure counted")
+    running_stack.http.post(f"/api/workers/{one['id']}/release", json={"jobSuccess": True})
+    wait_for(lambda: worker(running_stack, one["id"])["healthStatus"]["consecutiveFailures"] == 0, 30, 0.2, "reset")
+
 
 def test_capability_routing_refusal_queueing_and_assignment(
     running_stack: StackUnderTest, start_executor: StartExecutor

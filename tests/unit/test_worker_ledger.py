@@ -147,3 +147,15 @@ def test_documents_survive_a_restart_of_the_registry() -> None:
 def test_uptime_is_written_like_seed_003() -> None:
     assert format_uptime(2 * 3600 + 45 * 60 + 3) == "2h 45m"
     assert format_uptime(61) == "1m 1s"
+
+
+def test_an_outcome_older_than_a_release_does_not_reset_the_streak() -> None:
+    # Given a release recorded as a failure at t=5
+    ledger = Ledger(TIMING)
+    ledger.on_heartbeat(beat(0))
+    ledger.on_release("w1", job_success=False, at=at(5))
+    # When a success that happened earlier is read afterwards
+    ledger.on_finished(finished("early", 2))
+    # Then the streak stays, while the success is still counted
+    assert ledger.workers["w1"].consecutive_failures == 1
+    assert ledger.workers["w1"].jobs_succeeded == 1
