@@ -208,13 +208,24 @@ class JobAlerted(Envelope):
     exit_code: int | None = None
 
 
+class JobDeferred(Envelope):
+    """Command to the scheduler: hold `request` until `not_before` and until every job in
+    `depends_on` has succeeded; if one of them fails, the job fails as `upstream_failed`."""
+
+    type: Literal["job.deferred"] = "job.deferred"
+    request: JobRequested
+    not_before: datetime | None = None
+    depends_on: list[str] = Field(default_factory=list)
+
+
 JobEvent = Annotated[
     JobRequested | JobStarted | JobFinished | JobProgressed | CancelJob, Field(discriminator="type")
 ]
 AnyEvent = Annotated[
     JobRequested | JobStarted | JobFinished | JobProgressed | CancelJob | WorkerHeartbeat | DrainWorker | ReleaseWorker
     | DefinitionRegistered
-    | JobAlerted,
+    | JobAlerted
+    | JobDeferred,
     Field(discriminator="type"),
 ]
 _any_event: TypeAdapter[Any] = TypeAdapter(AnyEvent)

@@ -22,6 +22,7 @@ CONCURRENCY_SLOTS = "concurrency_slots"  # `key@version:n`, n < concurrencyLimit
 # scheduler
 TIMERS = "timers"  # delayed retries and one-off runs that must survive a restart
 SCHEDULE_STATE = "schedule_state"  # per schedules-partition: slot fired through, owner
+HELD_JOBS = "held_jobs"  # jobs waiting for a start time or for the jobs they depend on
 SCHEDULES = "schedules"  # the scheduler's copy of every schedule (survives a broker restart)
 # worker-registry
 WORKERS = "workers"

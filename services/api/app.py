@@ -25,6 +25,7 @@ from services.api.routes import (
     observability,
     prometheus,
     schedules_v1,
+    seed_003_jobs,
     seed_jobs,
     seed_schedules,
     stats,
@@ -91,6 +92,7 @@ def create_app(settings: ApiSettings) -> FastAPI:
     app.include_router(seed_jobs.router)
     app.include_router(schedules_v1.router)
     app.include_router(seed_schedules.router)
+    app.include_router(seed_003_jobs.router)
     app.include_router(workers.seed)
     app.include_router(workers.canonical)
     for router in (stats.router, metrics_v1.router, observability.router, prometheus.router):

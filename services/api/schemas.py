@@ -80,6 +80,18 @@ class JobCreate(Strict):
     # accepts the job, which waits until an executor with that capability starts.
     queueIfNoWorker: bool = False
     labels: dict[str, str] = Field(default_factory=dict)
+    # Delayed and dependent runs: the scheduler holds the job until runAt/notBefore (the same thing)
+    # and until every job in dependsOn has succeeded; it fails as upstream_failed if one fails.
+    runAt: datetime | None = None
+    notBefore: datetime | None = None
+    dependsOn: list[str] = Field(default_factory=list, max_length=100)
+
+    @field_validator("runAt", "notBefore")
+    @classmethod
+    def _aware(cls, value: datetime | None) -> datetime | None:
+        if value is not None and value.tzinfo is None:
+            raise ValueError("give a time zone, e.g. 2026-11-23T10:00:00Z")
+        return value
 
 
 class JobAccepted(BaseModel):

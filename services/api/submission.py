@@ -13,7 +13,7 @@ from motor.motor_asyncio import AsyncIOMotorCollection
 from services.api.errors import ApiError
 from services.api.outbox import DuplicateRequest, Outbox
 from shared import kafka, topics
-from shared.events import JobRequested, JobSpec, dump
+from shared.events import JobDeferred, JobRequested, JobSpec, dump
 from shared.ids import new_job_id
 
 PRODUCER = "api"
@@ -35,7 +35,10 @@ class JobSubmitter:
         self._requests = requests
         self._producer = producer
 
-    async def submit(self, spec: JobSpec, idempotency_key: str | None = None, body: Any = None) -> Accepted:
+    async def submit(
+        self, spec: JobSpec, idempotency_key: str | None = None, body: Any = None,
+        not_before: datetime | None = None, depends_on: list[str] | None = None,
+    ) -> Accepted:
         job_id = new_job_id()
         event = JobRequested(job_id=job_id, spec=spec, producer=PRODUCER)
         document: dict[str, Any] = {
@@ -43,6 +46,9 @@ class JobSubmitter:
             "accepted_at": datetime.now(UTC),
             "request": dump(event),
         }
+        held = not_before is not None or bool(depends_on)
+        if held:  # the scheduler holds it (services/scheduler/held.py)
+            document.update(not_before=not_before, depends_on=list(depends_on or []))
         if idempotency_key is not None:
             document["idempotency_key"] = idempotency_key
             document["fingerprint"] = fingerprint(body)
@@ -52,8 +58,23 @@ class JobSubmitter:
             return await self._existing(idempotency_key, document.get("fingerprint"))
         except Exception as error:
             raise ApiError(503, "unavailable", f"the job store is unavailable: {error}") from error
-        await self.publish(event)
+        if held:
+            await self.publish_command(
+                JobDeferred(job_id=job_id, producer=PRODUCER, request=event, not_before=not_before,
+                            depends_on=list(depends_on or []))
+            )
+        else:
+            await self.publish(event)
         return Accepted(job_id, created=True)
+
+    async def publish_command(self, command: JobDeferred) -> None:
+        try:
+            await (await kafka.publish(self._producer, topics.JOB_CONTROL, command))
+        except Exception as error:
+            raise ApiError(
+                503, "unavailable", f"job {command.job_id} is stored but the broker did not take it: {error}",
+                jobId=command.job_id,
+            ) from error
 
     async def publish(self, event: JobRequested) -> None:
         try:

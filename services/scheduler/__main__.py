@@ -10,17 +10,18 @@ import os
 import signal
 import socket
 
-from aiokafka import AIOKafkaConsumer, ConsumerRebalanceListener
+from aiokafka import AIOKafkaConsumer, ConsumerRebalanceListener, TopicPartition
 from apscheduler.schedulers.asyncio import AsyncIOScheduler
 
 from services.scheduler.cron import CronScheduler
 from services.scheduler.firing import Firer
+from services.scheduler.held import HeldJobs
 from services.scheduler.settings import SchedulerSettings
 from services.scheduler.store import ScheduleStore
 from services.scheduler.timers import Timers
 from shared import kafka, metrics, mongo, topics
 from shared.errors import UndecodableMessage
-from shared.events import CancelJob, JobFinished, decode
+from shared.events import CancelJob, JobDeferred, JobFinished, decode
 from shared.logs import setup_logging
 from shared.schedules import decode_schedule_event
 from shared.telemetry import setup_tracing
@@ -41,19 +42,19 @@ class Ownership(ConsumerRebalanceListener):
         await self._cron.assign({tp.partition for tp in assigned if tp.topic == topics.SCHEDULES})
 
 
-async def consume_jobs(consumer: AIOKafkaConsumer, producer, timers: Timers) -> None:  # noqa: ANN001
+async def consume_jobs(consumer: AIOKafkaConsumer, producer, timers: Timers, held: HeldJobs) -> None:  # noqa: ANN001
     # Every job's outcome passes through here, so offsets are committed once per fetched batch:
     # a commit per message cost more broker and scheduler CPU than the rest of the job's trip.
     while True:
         batches = await consumer.getmany(timeout_ms=1000, max_records=500)
         for messages in batches.values():
             for message in messages:
-                await handle_job_message(message, producer, timers)
+                await handle_job_message(message, producer, timers, held)
         if batches:
             await consumer.commit()
 
 
-async def handle_job_message(message, producer, timers: Timers) -> None:  # noqa: ANN001
+async def handle_job_message(message, producer, timers: Timers, held: HeldJobs) -> None:  # noqa: ANN001
     try:
         event = decode(message.value)
     except UndecodableMessage as error:
@@ -63,6 +64,9 @@ async def handle_job_message(message, producer, timers: Timers) -> None:  # noqa
         await timers.on_finished(event)
     elif isinstance(event, CancelJob):
         await timers.cancel_job(event.job_id, event.reason)
+        await held.cancel(event.job_id, event.reason)
+    elif isinstance(event, JobDeferred):
+        await held.add(event)
 
 
 async def consume_schedules(consumer: AIOKafkaConsumer, producer, cron: CronScheduler) -> None:  # noqa: ANN001
@@ -88,8 +92,14 @@ async def serve(settings: SchedulerSettings) -> None:
     )
     scheduler = AsyncIOScheduler(timezone="UTC")
     timers = Timers(db, producer, scheduler)
+    control_partitions = next(spec.partitions for spec in topics.TOPICS if spec.name == topics.JOB_CONTROL)
+    held = HeldJobs(
+        db, producer, lambda partition: TopicPartition(topics.JOB_CONTROL, partition) in consumer.assignment(),
+        control_partitions,
+    )
     cron = CronScheduler(
-        ScheduleStore(db, instance), Firer(producer), settings.misfire_grace_seconds, settings.tick_lead_seconds
+        ScheduleStore(db, instance), Firer(producer), settings.misfire_grace_seconds, settings.tick_lead_seconds,
+        held=held,
     )
 
     stop = asyncio.Event()
@@ -102,12 +112,14 @@ async def serve(settings: SchedulerSettings) -> None:
     scheduler.start()
     cron.start(scheduler)
     log.info("reloaded %d pending timers", await timers.load())
+    log.info("reloaded %d held jobs", await held.load())
+    scheduler.add_job(held.check, trigger="interval", seconds=1, id="held-jobs", max_instances=1, coalesce=True)
     await consumer.start()
     schedule_consumer.subscribe([topics.SCHEDULES], listener=Ownership(cron))
     await schedule_consumer.start()
 
     tasks = [
-        asyncio.create_task(consume_jobs(consumer, producer, timers), name="jobs"),
+        asyncio.create_task(consume_jobs(consumer, producer, timers, held), name="jobs"),
         asyncio.create_task(consume_schedules(schedule_consumer, producer, cron), name="schedules"),
     ]
     stopped = asyncio.create_task(stop.wait())

@@ -19,11 +19,13 @@ from datetime import UTC, datetime
 from apscheduler.schedulers.asyncio import AsyncIOScheduler
 
 from services.scheduler.firing import Firer, Template, template_for
+from services.scheduler.held import HeldJobs
 from services.scheduler.misfire import Catchup, slots_to_fire
 from services.scheduler.plan import SlotPlan
 from services.scheduler.store import ScheduleStore
 from shared.cron import Cron, CronError, parse
-from shared.schedules import Schedule, ScheduleDeleted, ScheduleUpserted, slot_label
+from shared.events import JobDeferred, JobRequested
+from shared.schedules import Schedule, ScheduleDeleted, ScheduleUpserted, fire_job_id, slot_label
 
 log = logging.getLogger(__name__)
 TICK_JOB_ID = "cron-tick"
@@ -31,9 +33,11 @@ TICK_JOB_ID = "cron-tick"
 
 class CronScheduler:
     def __init__(
-        self, store: ScheduleStore, firer: Firer, grace_seconds: float = 2.0, lead_seconds: float = 0.5
+        self, store: ScheduleStore, firer: Firer, grace_seconds: float = 2.0, lead_seconds: float = 0.5,
+        held: HeldJobs | None = None,
     ) -> None:
         self._store = store
+        self._held = held
         self._firer = firer
         self._grace = grace_seconds
         self._lead = lead_seconds
@@ -203,13 +207,38 @@ class CronScheduler:
             template = self._templates.get(schedule_id)
             if template is None or template.version != schedule.version:
                 template = self._templates[schedule_id] = template_for(schedule)
-            rendered.append(template.render(schedule_id, slot, label))
+            fire = template.render(schedule_id, slot, label)
+            if schedule.depends_on and self._held is not None and await self._hold(schedule, slot, fire[1]):
+                continue
+            rendered.append(fire)
         try:
             await self._firer.fire(slot, rendered)
         except Exception as error:  # the broker did not take them: try again next tick
             log.warning("firing %d schedules for slot %s failed (%r); retrying", len(rendered), slot, error)
             self._retry.append((slot, schedule_ids))
             return False
+        return True
+
+    async def _hold(self, schedule: Schedule, slot: float, request: bytes) -> bool:
+        """Seed 003 dependency order: hold this fire until the latest run at or before `slot` of
+        every schedule it depends on has succeeded. False when no dependency has run yet."""
+        upstream = []
+        for dependency_id in schedule.depends_on:
+            dependency = self._schedules.get(dependency_id) or await self._store.get(dependency_id)
+            if dependency is None:
+                continue
+            try:
+                cron = self._cron(dependency.cron, dependency.timezone)
+            except CronError:
+                continue
+            latest = cron.slots_between(dependency.active_since.timestamp(), slot, limit=1)
+            if latest:
+                upstream.append(fire_job_id(dependency_id, latest[-1]))
+        if not upstream:
+            return False
+        fire = JobRequested.model_validate_json(request)
+        assert self._held is not None
+        await self._held.add(JobDeferred(job_id=fire.job_id, producer="scheduler", request=fire, depends_on=upstream))
         return True
 
     def _spawn(self, coroutine) -> None:  # noqa: ANN001

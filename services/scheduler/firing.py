@@ -19,7 +19,7 @@ from datetime import UTC, datetime
 
 from aiokafka import AIOKafkaProducer
 
-from shared import topics
+from shared import metrics, topics
 from shared.events import JobRequested
 from shared.schedules import LABEL_SCHEDULE, LABEL_SLOT, LABEL_TRIGGER, Schedule, fire_ids
 
@@ -157,6 +157,8 @@ class Firer:
     def _recorder(self, slot: float, size: int):  # noqa: ANN202 - a done-callback
         def record(future: "asyncio.Future[object]") -> None:
             if not future.cancelled() and future.exception() is None:
-                self.drift.record(slot, time.time() - slot, size)
+                drift = time.time() - slot
+                self.drift.record(slot, drift, size)
+                metrics.SCHEDULER_DRIFT.observe(drift)  # once per batch of fires
 
         return record

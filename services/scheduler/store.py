@@ -36,6 +36,10 @@ class ScheduleStore:
                 found.append((Schedule.model_validate(document["schedule"]), document["partition"]))
         return found
 
+    async def get(self, schedule_id: str) -> Schedule | None:
+        document = await self._schedules.find_one({"_id": schedule_id})
+        return Schedule.model_validate(document["schedule"]) if document else None
+
     async def version(self, schedule_id: str) -> int:
         document = await self._schedules.find_one({"_id": schedule_id}, {"version": 1})
         return document["version"] if document else 0

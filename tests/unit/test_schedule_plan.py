@@ -74,3 +74,29 @@ def test_a_fire_has_a_stable_identity() -> None:
     # time-ordered like every other job id: the UUIDv7 prefix is the slot's milliseconds
     assert int(job_id.replace("-", "")[:12], 16) == int((T0 + 5) * 1000)
     assert job_id[14] == "7"
+
+
+def test_cycle_detection_names_the_cycle() -> None:
+    from services.api.dependencies import dependents, find_cycle
+
+    assert find_cycle({"a": ["b"], "b": ["c"], "c": []}) is None
+    cycle = find_cycle({"a": ["b"], "b": ["c"], "c": ["a"], "d": ["a"]})
+    assert cycle is not None and cycle[0] == cycle[-1] and set(cycle) == {"a", "b", "c"}
+    assert find_cycle({"a": ["a"]}) == ["a", "a"]
+    assert dependents({"a": [], "b": ["a"], "c": ["a", "b"]}, "a") == ["b", "c"]
+
+
+def test_held_job_decisions() -> None:
+    from services.scheduler.held import decide
+
+    now = datetime(2026, 1, 1, 12, tzinfo=UTC)
+    later = datetime(2026, 1, 1, 13, tzinfo=UTC)
+    # waits for its time, then for its dependencies, and is released when all succeeded
+    assert decide(now, later, {}).action == "wait"
+    assert decide(later, later, {}).action == "release"
+    assert decide(now, None, {"a": "succeeded", "b": "running"}).action == "wait"
+    assert decide(now, None, {"a": "succeeded", "b": None}).action == "wait"
+    assert decide(now, None, {"a": "succeeded", "b": "succeeded"}).action == "release"
+    # a failed dependency fails it at once, even before its start time
+    failed = decide(now, later, {"a": "succeeded", "b": "dead_lettered"})
+    assert failed.action == "fail" and failed.reason == "upstream_failed: dependency b ended dead_lettered"
