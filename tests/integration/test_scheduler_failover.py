@@ -34,7 +34,7 @@ def test_kill_9_of_the_owner_hands_its_schedules_over(running_stack: StackUnderT
         return {doc["partition"]: doc.get("owner") for doc in state.find({"partition": {"$exists": True}})}
 
     # Given a second scheduler process beside the stack's own
-    first = next(p for p in stack.processes if p.name == "scheduler" and p.alive())
+    first = next(p for p in stack.processes if p.name.startswith("scheduler") and p.alive())
     second = stack.start_service("scheduler", env={"SCHEDULER_INSTANCE_ID": "scheduler-b"}, instance="b")
     wait_for(lambda: "scheduler-b" in owners().values() and len(set(owners().values())) == 2, timeout=90,
              what="both schedulers to own partitions")
