@@ -58,13 +58,13 @@ class HeldJobs:
         self._owned = owned
         self._partitions = partitions
         self._entries: dict[str, dict[str, Any]] = {}
+        self._seen_partitions: frozenset[int] = frozenset()
 
     def partition_of(self, job_id: str) -> int:
         return (murmur2(job_id.encode()) & 0x7FFFFFFF) % self._partitions
 
     async def load(self) -> int:
-        async for document in self._held.find({}):
-            self._entries[document["_id"]] = document
+        self._entries = {document["_id"]: document async for document in self._held.find({})}
         return len(self._entries)
 
     async def add(self, deferred: JobDeferred) -> None:
@@ -95,6 +95,10 @@ class HeldJobs:
         return True
 
     async def check(self) -> None:
+        owned = frozenset(partition for partition in range(self._partitions) if self._owned(partition))
+        if owned != self._seen_partitions:  # a rebalance (failover): read what the last owner held
+            self._seen_partitions = owned
+            await self.load()
         mine = [doc for doc in self._entries.values() if self._owned(doc["partition"])]
         if not mine:
             return
