@@ -1,11 +1,11 @@
 """Scale-out: throughput with 1, 2 and 3 executor processes sharing the work through the consumer group.
 
-    .venv/bin/python bench/scale.py [--executors 3] [--slots 8] [--sleep-n 800] [--noop-n 3000] [--native-n 600]
+    .venv/bin/python bench/scale.py [--executors 3] [--slots 8] [--sleep-n 300] [--sleep-seconds 0.5] [--noop-n 3000] [--native-n 600]
 
 One embedded stack; after each measurement another executor process joins the group (the bench
 waits until the new executor has run a job, i.e. owns partitions). Workloads, each end to end
 (HTTP submit -> Kafka -> executor -> Kafka -> analytics projection, see bench/throughput.py):
-- sleep:  `sleep@1` with 0.1 s, in-process, MAX_CONCURRENT_EXECUTIONS=--slots per executor: bound
+- sleep:  `sleep@1` with --sleep-seconds (0.5), in-process, MAX_CONCURRENT_EXECUTIONS=--slots per executor: bound
           by executor slots, so it shows how capacity adds up across processes;
 - noop:   `noop@1` submitted in batches of 100: bound by the platform (API, broker, analytics, database);
 - native: `/bin/true` as a real child process: bound by process spawning (CPU).
@@ -15,6 +15,7 @@ with more executor processes here; the slot-bound one can.
 
 import argparse
 import asyncio
+import os
 import sys
 import tempfile
 import time
@@ -63,7 +64,8 @@ def join_executor(stack: Stack, worker_id: str, slots: int) -> None:
 
 async def measure(stack: Stack, executors: int, args: argparse.Namespace) -> dict:
     results = {
-        "sleep": await tp.throughput(stack, args.sleep_n, args.clients, sleep_body(0.1), f"scale_sleep_{executors}x"),
+        "sleep": await tp.throughput(stack, args.sleep_n, args.clients, sleep_body(args.sleep_seconds),
+                                     f"scale_sleep_{executors}x"),
         "noop": await tp.throughput(stack, args.noop_n, 4, tp.NOOP, f"scale_noop_batch_{executors}x", 100),
     }
     if args.native_n:
@@ -77,9 +79,10 @@ def main() -> None:
     parser.add_argument("--executors", type=int, default=3)
     parser.add_argument("--slots", type=int, default=8)
     parser.add_argument("--clients", type=int, default=16)
-    parser.add_argument("--sleep-n", type=int, default=800)
-    parser.add_argument("--noop-n", type=int, default=3000)
-    parser.add_argument("--native-n", type=int, default=600)
+    parser.add_argument("--sleep-n", type=int, default=300)
+    parser.add_argument("--sleep-seconds", type=float, default=0.5)
+    parser.add_argument("--noop-n", type=int, default=2000)
+    parser.add_argument("--native-n", type=int, default=400)
     args = parser.parse_args()
     data_dir = Path(tempfile.mkdtemp(prefix="jobstream-scale-"))
     settings = StackSettings(KAFKA_PORT=free_port(), MONGO_PORT=free_port(), PORT=free_port(), DATA_DIR=data_dir,
@@ -101,11 +104,13 @@ def main() -> None:
             table[executors] = asyncio.run(measure(stack, executors, args))
     finally:
         stack.stop()
-    print(f"\nexecutors  sleep 0.1s, {args.slots} slots each (jobs/s)  noop, batches (jobs/s)  native /bin/true (jobs/s)")
+    print(f"\nexecutors  sleep {args.sleep_seconds}s, {args.slots} slots each (jobs/s)  noop, batches (jobs/s)  "
+          "native /bin/true (jobs/s)")
     for executors, results in table.items():
         native = results.get("native", {}).get("jobs_per_s", "-")
         print(f"{executors:<10} {results['sleep']['jobs_per_s']:<38} {results['noop']['jobs_per_s']:<22} {native}")
-    print(f"(ideal slot-bound ceiling: {args.slots / 0.1:.0f} jobs/s per executor; 2-core machine shared by the whole stack)")
+    print(f"(slot-bound ceiling: {args.slots / args.sleep_seconds:.0f} jobs/s per executor; "
+          f"load average {os.getloadavg()[0]:.1f} on {os.cpu_count()} cores)")
 
 
 if __name__ == "__main__":
