@@ -1,14 +1,20 @@
 """Seeds 002/003 workers end to end: the registry's projection, capability routing, health when
 heartbeats stop, drain, and orphan recovery after kill -9 (extra executor processes per test)."""
 
+import asyncio
 import signal
 import time
+from datetime import UTC, datetime
 from collections.abc import Callable, Iterator
 from typing import Any
 
 import pytest
+from aiokafka import AIOKafkaProducer
+from pymongo import MongoClient
 
 from infra.processes import ManagedProcess
+from shared import topics
+from shared.events import WorkerHeartbeat, encode
 from tests.conftest import StackUnderTest, wait_for
 
 StartExecutor = Callable[..., ManagedProcess]
@@ -199,3 +205,42 @@ def test_kill_9_mid_jobs_reruns_every_attempt_elsewhere_and_loses_nothing(
     again = [running_stack.job(job_id) for job_id in job_ids]
     assert [job["attempt"] for job in again] == [job["attempt"] for job in jobs]
     assert all(job["status"] == "succeeded" for job in again)
+
+
+def test_attempt_claimed_but_never_started_is_recovered_from_the_lease(
+    running_stack: StackUnderTest, start_executor: StartExecutor
+) -> None:
+    # Given a job waiting for a "ghost" worker, and a ghost worker that heartbeats and claims its
+    # attempt (the lease) but dies before publishing job.started
+    retry = {"baseSeconds": 0.2, "maxSeconds": 1, "factor": 1, "jitter": 0}
+    job_id = submit_native(running_stack, "ghost", 0.1, queueIfNoWorker=True, maxAttempts=2, retryPolicy=retry)
+    database = MongoClient(running_stack.stack.mongo_url, tz_aware=True)["jobstream"]
+    spec = database["job_requests"].find_one({"_id": job_id})["request"]["spec"]
+    started_at = datetime.now(UTC)
+
+    async def heartbeats(count: int) -> None:
+        producer = AIOKafkaProducer(bootstrap_servers=running_stack.stack.bootstrap)
+        await producer.start()
+        try:
+            for _ in range(count):
+                beat = WorkerHeartbeat(worker_id="w-ghost", host="ghost", pid=1, version="test", capabilities=["ghost"],
+                                       slots=1, running_job_ids=[], started_at=started_at)
+                await producer.send_and_wait(topics.HEARTBEATS, encode(beat), key=b"w-ghost")
+                await asyncio.sleep(0.5)
+        finally:
+            await producer.stop()
+
+    asyncio.run(heartbeats(2))
+    wait_for(lambda: worker(running_stack, "w-ghost").get("status") == "idle", 30, 0.2, "ghost live")
+    database["leases"].insert_one({"_id": f"{job_id}:1", "job_id": job_id, "attempt": 1, "worker_id": "w-ghost",
+                                   "state": "running", "acquired_at": datetime.now(UTC), "spec": spec})
+    asyncio.run(heartbeats(2))
+
+    # When its heartbeats stop, then the attempt ends as crashed (nothing else knew it was claimed)
+    wait_for(lambda: any(a["status"] == "crashed" for a in running_stack.job(job_id)["attempts"]), 60, 0.3,
+             "attempt 1 crashed")
+    # and when a real ghost-capable executor starts, attempt 2 runs there (attempt 1 stays the ghost's)
+    start_executor("w-ghost-2", "ghost")
+    job = running_stack.wait_status(job_id, "succeeded")
+    assert (job["attempt"], job["workerId"]) == (2, "w-ghost-2")
+    assert [(a["attempt"], a["status"], a["workerId"]) for a in job["attempts"]][0] == (1, "crashed", "w-ghost")
