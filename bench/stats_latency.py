@@ -8,6 +8,8 @@ to Kafka (spread over the last 7 days, 60 job-name shapes, an argument pool, 4 w
 and one planted pattern: the argument `--turbo` fails 40% of the time), waits until the analytics
 projection has counted every job, then times `--requests` sequential GET /stats requests (and the other
 statistics endpoints) from one client. Prints one JSON line per figure.
+
+`--reuse DATA_DIR` times the requests again on the database an earlier run left (broker empty, API only).
 """
 
 import argparse
@@ -136,18 +138,51 @@ def time_requests(client: httpx.Client, path: str, count: int, **params: object)
     }
 
 
+def measure(client: httpx.Client, requests: int, jobs: int) -> None:
+    stats = client.get("/stats").json()
+    emit(
+        "stats_answer",
+        totalJobs=stats["totalJobs"],
+        finishedJobs=stats["finishedJobs"],
+        overallSuccessRate=stats["overallSuccessRate"],
+        patterns=[
+            (p["pattern"], p["matchCount"], p["successRate"], p["differenceFromAverage"]) for p in stats["patterns"]
+        ][:5],
+        averageJobCost=stats["averageJobCost"]["average"],
+        highMemoryArguments=stats["highMemoryArguments"]["arguments"][:3],
+    )
+    emit("GET /stats", jobs=jobs, **time_requests(client, "/stats", requests))
+    emit(
+        "GET /stats?groupBy=weekday&tz=America/New_York",
+        jobs=jobs,
+        **time_requests(client, "/stats", requests // 4, groupBy="weekday", tz="America/New_York"),
+    )
+    emit("GET /v1/metrics?ttl=0", **time_requests(client, "/v1/metrics", requests // 4, ttl=0))
+    emit(
+        "GET /v1/metrics/throughput?hours=168&ttl=0",
+        **time_requests(client, "/v1/metrics/throughput", requests // 4, hours=168, ttl=0),
+    )
+    emit("GET /observability/metrics", **time_requests(client, "/observability/metrics", requests // 4))
+    emit(
+        "GET /observability/executions/recent",
+        **time_requests(client, "/observability/executions/recent", requests // 4, limit=20),
+    )
+
+
 def main() -> None:
     parser = argparse.ArgumentParser()
     parser.add_argument("--jobs", type=int, default=100_000)
     parser.add_argument("--requests", type=int, default=1000)
+    parser.add_argument("--catch-up-seconds", type=float, default=7200, help="give up waiting for the projection")
+    parser.add_argument("--reuse", type=Path, help="only time the requests, on the DATA_DIR an earlier run left")
     options = parser.parse_args()
-    data_dir = Path(tempfile.mkdtemp(prefix="jobstream-stats-bench-"))
+    data_dir = options.reuse or Path(tempfile.mkdtemp(prefix="jobstream-stats-bench-"))
     settings = StackSettings(
         KAFKA_PORT=free_port(),
         MONGO_PORT=free_port(),
         PORT=free_port(),
         DATA_DIR=data_dir,
-        STACK_SERVICES="analytics,api",
+        STACK_SERVICES="api" if options.reuse else "analytics,api",
     )
     stack = Stack(settings, log_to_files=True, env={"LOG_LEVEL": "WARNING"})
     try:
@@ -155,6 +190,9 @@ def main() -> None:
         stack.create_topics()
         stack.start_services()
         client = httpx.Client(base_url=stack.api_url, timeout=30)
+        if options.reuse:
+            measure(client, options.requests, options.jobs)
+            return
         produce_seconds = asyncio.run(produce(stack.bootstrap, options.jobs))
         emit("stats_bench_produce", jobs=options.jobs, events=options.jobs * 3, seconds=round(produce_seconds, 1))
         begin = time.monotonic()
@@ -164,10 +202,9 @@ def main() -> None:
             stats = client.get("/stats").json()
             lag = client.get("/observability/health").json()["checks"]["consumerLag"].get("groups", {})
             if stats["finishedJobs"] >= options.jobs and lag.get(topics.APP_ANALYTICS) == 0:
-                stats = client.get("/stats").json()
                 break
-            if time.monotonic() - begin > 1800:
-                raise SystemExit(f"projection did not catch up: {stats['finishedJobs']} of {options.jobs}")
+            if time.monotonic() - begin > options.catch_up_seconds:
+                raise SystemExit(f"projection did not catch up: {stats['finishedJobs']} of {options.jobs}; lag {lag}")
             time.sleep(2)
         projected = time.monotonic() - begin
         emit(
@@ -176,32 +213,7 @@ def main() -> None:
             seconds_after_produce=round(projected, 1),
             jobs_per_second=round(options.jobs / (projected + produce_seconds), 1),
         )
-        emit(
-            "stats_answer",
-            totalJobs=stats["totalJobs"],
-            overallSuccessRate=stats["overallSuccessRate"],
-            patterns=[
-                (p["pattern"], p["matchCount"], p["successRate"], p["differenceFromAverage"]) for p in stats["patterns"]
-            ][:5],
-            averageJobCost=stats["averageJobCost"]["average"],
-            highMemoryArguments=stats["highMemoryArguments"]["arguments"][:3],
-        )
-        emit("GET /stats", jobs=options.jobs, **time_requests(client, "/stats", options.requests))
-        emit(
-            "GET /stats?groupBy=weekday&tz=America/New_York",
-            jobs=options.jobs,
-            **time_requests(client, "/stats", options.requests // 4, groupBy="weekday", tz="America/New_York"),
-        )
-        emit("GET /v1/metrics?ttl=0", **time_requests(client, "/v1/metrics", options.requests // 4, ttl=0))
-        emit(
-            "GET /v1/metrics/throughput?hours=168&ttl=0",
-            **time_requests(client, "/v1/metrics/throughput", options.requests // 4, hours=168, ttl=0),
-        )
-        emit("GET /observability/metrics", **time_requests(client, "/observability/metrics", options.requests // 4))
-        emit(
-            "GET /observability/executions/recent",
-            **time_requests(client, "/observability/executions/recent", options.requests // 4, limit=20),
-        )
+        measure(client, options.requests, options.jobs)
     finally:
         stack.stop()
 
