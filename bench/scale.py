@@ -1,6 +1,7 @@
 """Scale-out: throughput with 1, 2 and 3 executor processes sharing the work through the consumer group.
 
-    .venv/bin/python bench/scale.py [--executors 3] [--slots 8] [--sleep-n 300] [--sleep-seconds 0.5] [--noop-n 3000] [--native-n 600]
+    .venv/bin/python bench/scale.py [--executors 3] [--slots 8] [--sleep-n 300] [--sleep-seconds 0.5]
+        [--noop-n 2000] [--native-n 400]
 
 One embedded stack; after each measurement another executor process joins the group (the bench
 waits until the new executor has run a job, i.e. owns partitions). Workloads, each end to end
@@ -49,8 +50,9 @@ def wait_until(check, timeout: float, what: str):  # type: ignore[no-untyped-def
 
 def join_executor(stack: Stack, worker_id: str, slots: int) -> None:
     """Start one more executor and wait until it owns partitions (it ran one of a stream of jobs)."""
-    stack.start_service("executor", instance=worker_id,
-                        env={"WORKER_ID": worker_id, "MAX_CONCURRENT_EXECUTIONS": str(slots)})
+    stack.start_service(
+        "executor", instance=worker_id, env={"WORKER_ID": worker_id, "MAX_CONCURRENT_EXECUTIONS": str(slots)}
+    )
     http = httpx.Client(base_url=stack.api_url, timeout=10)
 
     def ran_one() -> bool:
@@ -64,13 +66,16 @@ def join_executor(stack: Stack, worker_id: str, slots: int) -> None:
 
 async def measure(stack: Stack, executors: int, args: argparse.Namespace) -> dict:
     results = {
-        "sleep": await tp.throughput(stack, args.sleep_n, args.clients, sleep_body(args.sleep_seconds),
-                                     f"scale_sleep_{executors}x"),
+        "sleep": await tp.throughput(
+            stack, args.sleep_n, args.clients, sleep_body(args.sleep_seconds), f"scale_sleep_{executors}x"
+        ),
         "noop": await tp.throughput(stack, args.noop_n, 4, tp.NOOP, f"scale_noop_batch_{executors}x", 100),
     }
     if args.native_n:
         native = {"kind": "native", "program": "/bin/true"}
-        results["native"] = await tp.throughput(stack, args.native_n, args.clients, native, f"scale_native_{executors}x")
+        results["native"] = await tp.throughput(
+            stack, args.native_n, args.clients, native, f"scale_native_{executors}x"
+        )
     return results
 
 
@@ -85,10 +90,14 @@ def main() -> None:
     parser.add_argument("--native-n", type=int, default=400)
     args = parser.parse_args()
     data_dir = Path(tempfile.mkdtemp(prefix="jobstream-scale-"))
-    settings = StackSettings(KAFKA_PORT=free_port(), MONGO_PORT=free_port(), PORT=free_port(), DATA_DIR=data_dir,
-                             EXECUTORS=1)
-    stack = Stack(settings, log_to_files=True,
-                  env={"LOG_LEVEL": "WARNING", "MAX_CONCURRENT_EXECUTIONS": str(args.slots), "WORKER_ID": "scale-1"})
+    settings = StackSettings(
+        KAFKA_PORT=free_port(), MONGO_PORT=free_port(), PORT=free_port(), DATA_DIR=data_dir, EXECUTORS=1
+    )
+    stack = Stack(
+        settings,
+        log_to_files=True,
+        env={"LOG_LEVEL": "WARNING", "MAX_CONCURRENT_EXECUTIONS": str(args.slots), "WORKER_ID": "scale-1"},
+    )
     table: dict[int, dict] = {}
     try:
         stack.start_servers()
@@ -104,13 +113,17 @@ def main() -> None:
             table[executors] = asyncio.run(measure(stack, executors, args))
     finally:
         stack.stop()
-    print(f"\nexecutors  sleep {args.sleep_seconds}s, {args.slots} slots each (jobs/s)  noop, batches (jobs/s)  "
-          "native /bin/true (jobs/s)")
+    print(
+        f"\nexecutors  sleep {args.sleep_seconds}s, {args.slots} slots each (jobs/s)  noop, batches (jobs/s)  "
+        "native /bin/true (jobs/s)"
+    )
     for executors, results in table.items():
         native = results.get("native", {}).get("jobs_per_s", "-")
         print(f"{executors:<10} {results['sleep']['jobs_per_s']:<38} {results['noop']['jobs_per_s']:<22} {native}")
-    print(f"(slot-bound ceiling: {args.slots / args.sleep_seconds:.0f} jobs/s per executor; "
-          f"load average {os.getloadavg()[0]:.1f} on {os.cpu_count()} cores)")
+    print(
+        f"(slot-bound ceiling: {args.slots / args.sleep_seconds:.0f} jobs/s per executor; "
+        f"load average {os.getloadavg()[0]:.1f} on {os.cpu_count()} cores)"
+    )
 
 
 if __name__ == "__main__":

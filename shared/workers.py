@@ -60,8 +60,13 @@ def silence_seconds(last_heartbeat_at: datetime | None, now: datetime) -> float:
 
 
 def assess(
-    *, state: str, running: int, consecutive_failures: int, last_heartbeat_at: datetime | None,
-    now: datetime, timing: WorkerTiming,
+    *,
+    state: str,
+    running: int,
+    consecutive_failures: int,
+    last_heartbeat_at: datetime | None,
+    now: datetime,
+    timing: WorkerTiming,
 ) -> Assessment:
     """The worker's status and health now, from its last heartbeat and failure streak."""
     silence = silence_seconds(last_heartbeat_at, now)

@@ -63,8 +63,10 @@ class Compatibility:
         elif self.live:
             suggestion = f"All compatible workers are busy or draining ({', '.join(self.live)}); retry shortly"
         else:
-            suggestion = (f"Start an executor with WORKER_CAPABILITIES including '{self.capability}', "
-                          "or submit with queueIfNoWorker=true to wait for one")
+            suggestion = (
+                f"Start an executor with WORKER_CAPABILITIES including '{self.capability}', "
+                "or submit with queueIfNoWorker=true to wait for one"
+            )
         return {
             "compatibleWorkers": self.compatible,
             "availableCompatibleWorkers": self.available,
@@ -145,8 +147,9 @@ def cluster_stats(workers: list[dict[str, Any]], now: datetime, timing: WorkerTi
             cap: {
                 "workers": sum(cap in worker["capabilities"] for worker in public),
                 "activeWorkers": sum(cap in worker["capabilities"] for worker in live),
-                "availableWorkers": sum(cap in doc.get("capabilities", []) and is_available(doc, now, timing)
-                                        for doc in workers),
+                "availableWorkers": sum(
+                    cap in doc.get("capabilities", []) and is_available(doc, now, timing) for doc in workers
+                ),
             }
             for cap in capabilities
         },
@@ -171,7 +174,9 @@ async def require_live_worker(services: Any, spec: Any, queue_if_no_worker: bool
     found = await services.workers.compatibility(capability)
     if not found.live:
         raise ApiError(
-            503, "no_compatible_worker",
+            503,
+            "no_compatible_worker",
             f"no live worker supports '{capability}' jobs; set queueIfNoWorker=true to queue it until one appears",
-            capability=capability, **found.error_fields(),
+            capability=capability,
+            **found.error_fields(),
         )

@@ -40,7 +40,9 @@ class CapabilityRouter:
 
     def topic_specs(self) -> list[topics.TopicSpec]:
         return [
-            topics.TopicSpec(topics.capability_topic(name), partitions=1 if name == self.pinned else topics.JOB_PARTITIONS)
+            topics.TopicSpec(
+                topics.capability_topic(name), partitions=1 if name == self.pinned else topics.JOB_PARTITIONS
+            )
             for name in sorted(self.capabilities)
         ]
 
@@ -55,7 +57,9 @@ class CapabilityRouter:
         capability = required_capability(request.spec)
         assert capability is not None
         if not is_valid_capability(capability):
-            await kafka.dead_letter(self._producer, topics.JOB_REQUESTED, value, f"capability {capability!r} is not routable")
+            await kafka.dead_letter(
+                self._producer, topics.JOB_REQUESTED, value, f"capability {capability!r} is not routable"
+            )
             done()
             return
         delivery = await self._producer.send(

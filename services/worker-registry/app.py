@@ -45,8 +45,11 @@ def build_app(settings: RegistrySettings, timing: WorkerTiming) -> faust.App:
         store = WorkerStore(mongo.connect(settings, "jobstream-worker-registry"))
         ledger.restore(await store.load())
         state["store"] = store
-        log.info("worker registry: %d workers restored; offline after %.1fs of silence",
-                 len(ledger.workers), timing.offline_after)
+        log.info(
+            "worker registry: %d workers restored; offline after %.1fs of silence",
+            len(ledger.workers),
+            timing.offline_after,
+        )
 
     @app.agent(heartbeats)
     async def track_heartbeats(stream: faust.StreamT) -> None:

@@ -71,16 +71,30 @@ class WorkerState:
 
     def document(self) -> dict[str, Any]:
         return {
-            "_id": self.worker_id, "host": self.host, "pid": self.pid, "version": self.version,
-            "capabilities": self.capabilities, "slots": self.slots, "load": self.load, "state": self.state,
-            "running_job_ids": self.running_job_ids, "started_at": self.started_at,
-            "first_seen_at": self.first_seen_at, "last_heartbeat_at": self.last_heartbeat_at,
-            "consecutive_failures": self.consecutive_failures, "streak_at": self.streak_at,
+            "_id": self.worker_id,
+            "host": self.host,
+            "pid": self.pid,
+            "version": self.version,
+            "capabilities": self.capabilities,
+            "slots": self.slots,
+            "load": self.load,
+            "state": self.state,
+            "running_job_ids": self.running_job_ids,
+            "started_at": self.started_at,
+            "first_seen_at": self.first_seen_at,
+            "last_heartbeat_at": self.last_heartbeat_at,
+            "consecutive_failures": self.consecutive_failures,
+            "streak_at": self.streak_at,
             "jobs_succeeded": self.jobs_succeeded,
-            "jobs_failed": self.jobs_failed, "open_attempts": dict(self.open_attempts),
-            "status": self.status, "health": self.health, "health_message": self.health_message,
+            "jobs_failed": self.jobs_failed,
+            "open_attempts": dict(self.open_attempts),
+            "status": self.status,
+            "health": self.health,
+            "health_message": self.health_message,
             "load_percentage": load_percentage(len(self.running_job_ids), self.slots),
-            "lost": self.lost, "offline_since": self.offline_since, "replaced": list(self.replaced),
+            "lost": self.lost,
+            "offline_since": self.offline_since,
+            "replaced": list(self.replaced),
         }
 
     @classmethod
@@ -113,13 +127,19 @@ class Ledger:
         if worker.last_heartbeat_at is not None and beat.occurred_at <= worker.last_heartbeat_at:
             return  # redelivered or out of order
         if _new_incarnation(worker, beat):
-            old_keys = [key for key, at in worker.open_attempts.items()
-                        if beat.started_at is None or at < beat.started_at]
+            old_keys = [
+                key for key, at in worker.open_attempts.items() if beat.started_at is None or at < beat.started_at
+            ]
             if not worker.lost:
-                worker.replaced.append({
-                    "started_at": worker.started_at, "last_heartbeat_at": worker.last_heartbeat_at,
-                    "until": beat.started_at or beat.occurred_at, "open": old_keys, "noted_at": None,
-                })
+                worker.replaced.append(
+                    {
+                        "started_at": worker.started_at,
+                        "last_heartbeat_at": worker.last_heartbeat_at,
+                        "until": beat.started_at or beat.occurred_at,
+                        "open": old_keys,
+                        "noted_at": None,
+                    }
+                )
             for key in old_keys:
                 worker.open_attempts.pop(key, None)
             worker.lost = False
@@ -144,8 +164,9 @@ class Ledger:
         previous = worker.started_at is not None and event.occurred_at < worker.started_at
         if worker.lost or previous:
             # Read after its process was declared gone: the next sweeps orphan it.
-            worker.replaced.append({"started_at": None, "last_heartbeat_at": None, "until": None,
-                                    "open": [key], "noted_at": None})
+            worker.replaced.append(
+                {"started_at": None, "last_heartbeat_at": None, "until": None, "open": [key], "noted_at": None}
+            )
         else:
             worker.open_attempts[key] = event.occurred_at
         self.dirty.add(worker.worker_id)
@@ -199,8 +220,12 @@ class Ledger:
     # -- time ----------------------------------------------------------------------------------
     def _reassess(self, worker: WorkerState, now: datetime) -> None:
         verdict = assess(
-            state=worker.state, running=len(worker.running_job_ids), consecutive_failures=worker.consecutive_failures,
-            last_heartbeat_at=worker.last_heartbeat_at, now=max(now, worker.last_heartbeat_at or now), timing=self.timing,
+            state=worker.state,
+            running=len(worker.running_job_ids),
+            consecutive_failures=worker.consecutive_failures,
+            last_heartbeat_at=worker.last_heartbeat_at,
+            now=max(now, worker.last_heartbeat_at or now),
+            timing=self.timing,
         )
         if (verdict.status, verdict.health, verdict.message) != (worker.status, worker.health, worker.health_message):
             worker.status, worker.health, worker.health_message = verdict.status, verdict.health, verdict.message
@@ -213,14 +238,20 @@ class Ledger:
         settled = (now - self.started_at).total_seconds() > self.timing.offline_after
         for worker in self.workers.values():
             self._reassess(worker, now)
-            if worker.status == "offline" and not worker.lost and worker.last_heartbeat_at is not None and (
-                settled or worker.state == "stopped"
+            if (
+                worker.status == "offline"
+                and not worker.lost
+                and worker.last_heartbeat_at is not None
+                and (settled or worker.state == "stopped")
             ):
                 worker.lost = True
                 worker.offline_since = now
                 why = "stopped" if worker.state == "stopped" else f"no heartbeat for {self.timing.offline_after:.0f}s"
-                lost.append(LostIncarnation(worker.worker_id, worker.started_at, worker.last_heartbeat_at,
-                                            tuple(worker.open_attempts), why))
+                lost.append(
+                    LostIncarnation(
+                        worker.worker_id, worker.started_at, worker.last_heartbeat_at, tuple(worker.open_attempts), why
+                    )
+                )
                 worker.open_attempts = {}
                 worker.running_job_ids = []
                 self.dirty.add(worker.worker_id)
@@ -233,17 +264,27 @@ class Ledger:
                     keys = tuple(key for key in old["open"] if not self.is_finished(key))
                     if old["last_heartbeat_at"] is None and not keys:
                         continue
-                    lost.append(LostIncarnation(worker.worker_id, old["started_at"], old["last_heartbeat_at"],
-                                                keys, "restarted" if old["last_heartbeat_at"] else "late start",
-                                                until=old["until"]))
+                    lost.append(
+                        LostIncarnation(
+                            worker.worker_id,
+                            old["started_at"],
+                            old["last_heartbeat_at"],
+                            keys,
+                            "restarted" if old["last_heartbeat_at"] else "late start",
+                            until=old["until"],
+                        )
+                    )
                 self.dirty.add(worker.worker_id)
         return lost
 
     def forget_offline(self, now: datetime, retention_seconds: float) -> list[str]:
         """Drop workers offline for longer than `retention_seconds`; return their ids."""
         gone = [
-            worker.worker_id for worker in self.workers.values()
-            if worker.lost and not worker.replaced and worker.offline_since is not None
+            worker.worker_id
+            for worker in self.workers.values()
+            if worker.lost
+            and not worker.replaced
+            and worker.offline_since is not None
             and (now - worker.offline_since).total_seconds() > retention_seconds
         ]
         for worker_id in gone:

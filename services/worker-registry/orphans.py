@@ -44,8 +44,10 @@ async def orphaned_leases(
         async for lease in leases.find({"worker_id": lost.worker_id, "acquired_at": window}):
             found.setdefault(lease["_id"], lease)
     return [
-        lease for lease in found.values()
-        if lease.get("worker_id") == lost.worker_id and lease.get("state") == "running"
+        lease
+        for lease in found.values()
+        if lease.get("worker_id") == lost.worker_id
+        and lease.get("state") == "running"
         and not ledger.is_finished(lease["_id"])
     ]
 
@@ -61,8 +63,12 @@ def crashed(lease: dict[str, Any], lost: LostIncarnation, now: datetime) -> JobF
     return JobFinished(
         # Deterministic id: a crash re-announced after a registry restart is deduplicated downstream.
         event_id=uuid.uuid5(_ORPHAN_NAMESPACE, lease["_id"]),
-        job_id=lease["job_id"], attempt=attempt, producer=PRODUCER, worker_id=lost.worker_id,
-        outcome="crashed", disposition=decided,
+        job_id=lease["job_id"],
+        attempt=attempt,
+        producer=PRODUCER,
+        worker_id=lost.worker_id,
+        outcome="crashed",
+        disposition=decided,
         error=f"worker {lost.worker_id} lost ({lost.why}); attempt orphaned",
         retry_at=retry_at(spec, attempt, now) if decided == "retry" else None,
         spec=spec if decided == "retry" else None,

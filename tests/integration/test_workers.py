@@ -4,8 +4,8 @@ heartbeats stop, drain, and orphan recovery after kill -9 (extra executor proces
 import asyncio
 import signal
 import time
-from datetime import UTC, datetime
 from collections.abc import Callable, Iterator
+from datetime import UTC, datetime
 from typing import Any
 
 import pytest
@@ -27,7 +27,8 @@ def start_executor(running_stack: StackUnderTest) -> Iterator[StartExecutor]:
 
     def start(worker_id: str, capabilities: str, slots: int = 10, wait: bool = True) -> ManagedProcess:
         process = running_stack.stack.start_service(
-            "executor", instance=worker_id,
+            "executor",
+            instance=worker_id,
             env={"WORKER_ID": worker_id, "WORKER_CAPABILITIES": capabilities, "MAX_CONCURRENT_EXECUTIONS": str(slots)},
         )
         started.append(process)
@@ -48,8 +49,9 @@ def worker(running_stack: StackUnderTest, worker_id: str) -> dict[str, Any]:
 
 
 def submit_native(running_stack: StackUnderTest, capability: str, seconds: float, **extra: Any) -> str:
-    return running_stack.submit({"kind": "native", "program": "/bin/sleep", "args": [str(seconds)],
-                                 "capability": capability, **extra})
+    return running_stack.submit(
+        {"kind": "native", "program": "/bin/sleep", "args": [str(seconds)], "capability": capability, **extra}
+    )
 
 
 def test_registry_lists_the_stack_executor_in_seed_003_shape(running_stack: StackUnderTest) -> None:
@@ -72,8 +74,12 @@ def test_registry_lists_the_stack_executor_in_seed_003_shape(running_stack: Stac
     response = running_stack.http.post(f"/api/workers/{one['id']}/release", json={"jobSuccess": False})
     assert response.status_code == 202, response.text
     # Then the failure streak follows
-    wait_for(lambda: worker(running_stack, one["id"])["healthStatus"]["consecutiveFailures"] == before + 1, 30, 0.2,
-             "failure counted")
+    wait_for(
+        lambda: worker(running_stack, one["id"])["healthStatus"]["consecutiveFailures"] == before + 1,
+        30,
+        0.2,
+        "failure counted",
+    )
     running_stack.http.post(f"/api/workers/{one['id']}/release", json={"jobSuccess": True})
     wait_for(lambda: worker(running_stack, one["id"])["healthStatus"]["consecutiveFailures"] == 0, 30, 0.2, "reset")
 
@@ -107,14 +113,23 @@ def test_capability_routing_refusal_queueing_and_assignment(
     assert [w["id"] for w in listed["workers"]] == ["w-gpu"] and listed["availableWorkers"] == ["w-gpu"]
 
     # Then assigning a gpu job to a worker without gpu is refused with the compatible workers named
-    other = next(w["id"] for w in running_stack.http.get("/v1/workers").json()["data"]
-                 if "gpu" not in w["capabilities"] and w["status"] != "offline")
+    other = next(
+        w["id"]
+        for w in running_stack.http.get("/v1/workers").json()["data"]
+        if "gpu" not in w["capabilities"] and w["status"] != "offline"
+    )
     mismatch = running_stack.http.post("/api/workers/assign", json={"workerId": other, "jobId": later[0]})
     assert mismatch.status_code == 400
     body = mismatch.json()
     assert body["error"] == f"Worker {other} doesn't support 'gpu' commands"
     assert body["compatibleWorkers"] == ["w-gpu"] and body["availableCompatibleWorkers"] == ["w-gpu"]
-    assert set(body["clusterStatus"]) >= {"totalWorkers", "activeWorkers", "idleWorkers", "busyWorkers", "offlineWorkers"}
+    assert set(body["clusterStatus"]) >= {
+        "totalWorkers",
+        "activeWorkers",
+        "idleWorkers",
+        "busyWorkers",
+        "offlineWorkers",
+    }
     assert body["suggestions"] == "Try assigning to: w-gpu"
 
 
@@ -128,12 +143,21 @@ def test_health_goes_unresponsive_then_offline_when_heartbeats_stop(
     process.signal(signal.SIGSTOP)
     try:
         # Then it turns unresponsive, then offline
-        wait_for(lambda: worker(running_stack, "w-pause")["healthStatus"]["status"] == "unresponsive", 30, 0.2, "unresponsive")
+        wait_for(
+            lambda: worker(running_stack, "w-pause")["healthStatus"]["status"] == "unresponsive",
+            30,
+            0.2,
+            "unresponsive",
+        )
         wait_for(lambda: worker(running_stack, "w-pause")["status"] == "offline", 30, 0.2, "offline")
         assert worker(running_stack, "w-pause")["healthStatus"]["status"] == "offline"
         # and no job needing its capability is accepted any more
-        assert running_stack.http.post(
-            "/v1/jobs", json={"kind": "native", "program": "/bin/true", "capability": "pause"}).status_code == 503
+        assert (
+            running_stack.http.post(
+                "/v1/jobs", json={"kind": "native", "program": "/bin/true", "capability": "pause"}
+            ).status_code
+            == 503
+        )
     finally:
         process.signal(signal.SIGCONT)
     # When it resumes, it is healthy again
@@ -182,13 +206,17 @@ def test_kill_9_mid_jobs_reruns_every_attempt_elsewhere_and_loses_nothing(
     killed_at = time.monotonic()
 
     # Then every job still succeeds: the killed attempts end as crashed and run again on the survivor
-    jobs = [running_stack.wait_status(job_id, {"succeeded", "failed", "dead_lettered"}, timeout=120) for job_id in job_ids]
+    jobs = [
+        running_stack.wait_status(job_id, {"succeeded", "failed", "dead_lettered"}, timeout=120) for job_id in job_ids
+    ]
     recovered_in = time.monotonic() - killed_at
     lost = [job["jobId"] for job in jobs if job["status"] != "succeeded"]
     rerun = [job for job in jobs if job["jobId"] in in_flight]
     duplicates = sum(sum(a["status"] == "succeeded" for a in job["attempts"]) > 1 for job in jobs)
-    print(f"\nkill -9: {len(in_flight)} attempts in flight on the killed executor, {len(jobs)} jobs, "
-          f"{len(lost)} lost, {duplicates} duplicate runs, all done {recovered_in:.1f}s after the kill")
+    print(
+        f"\nkill -9: {len(in_flight)} attempts in flight on the killed executor, {len(jobs)} jobs, "
+        f"{len(lost)} lost, {duplicates} duplicate runs, all done {recovered_in:.1f}s after the kill"
+    )
     assert lost == []
     assert duplicates == 0
     for job in rerun:
@@ -223,8 +251,16 @@ def test_attempt_claimed_but_never_started_is_recovered_from_the_lease(
         await producer.start()
         try:
             for _ in range(count):
-                beat = WorkerHeartbeat(worker_id="w-ghost", host="ghost", pid=1, version="test", capabilities=["ghost"],
-                                       slots=1, running_job_ids=[], started_at=started_at)
+                beat = WorkerHeartbeat(
+                    worker_id="w-ghost",
+                    host="ghost",
+                    pid=1,
+                    version="test",
+                    capabilities=["ghost"],
+                    slots=1,
+                    running_job_ids=[],
+                    started_at=started_at,
+                )
                 await producer.send_and_wait(topics.HEARTBEATS, encode(beat), key=b"w-ghost")
                 await asyncio.sleep(0.5)
         finally:
@@ -232,13 +268,26 @@ def test_attempt_claimed_but_never_started_is_recovered_from_the_lease(
 
     asyncio.run(heartbeats(2))
     wait_for(lambda: worker(running_stack, "w-ghost").get("status") == "idle", 30, 0.2, "ghost live")
-    database["leases"].insert_one({"_id": f"{job_id}:1", "job_id": job_id, "attempt": 1, "worker_id": "w-ghost",
-                                   "state": "running", "acquired_at": datetime.now(UTC), "spec": spec})
+    database["leases"].insert_one(
+        {
+            "_id": f"{job_id}:1",
+            "job_id": job_id,
+            "attempt": 1,
+            "worker_id": "w-ghost",
+            "state": "running",
+            "acquired_at": datetime.now(UTC),
+            "spec": spec,
+        }
+    )
     asyncio.run(heartbeats(2))
 
     # When its heartbeats stop, then the attempt ends as crashed (nothing else knew it was claimed)
-    wait_for(lambda: any(a["status"] == "crashed" for a in running_stack.job(job_id)["attempts"]), 60, 0.3,
-             "attempt 1 crashed")
+    wait_for(
+        lambda: any(a["status"] == "crashed" for a in running_stack.job(job_id)["attempts"]),
+        60,
+        0.3,
+        "attempt 1 crashed",
+    )
     # and when a real ghost-capable executor starts, attempt 2 runs there (attempt 1 stays the ghost's)
     start_executor("w-ghost-2", "ghost")
     job = running_stack.wait_status(job_id, "succeeded")

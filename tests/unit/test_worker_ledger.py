@@ -11,24 +11,44 @@ T0 = datetime(2026, 11, 23, 10, 0, tzinfo=UTC)
 TIMING = WorkerTiming(HEARTBEAT_INTERVAL_SECONDS=1, LEASE_DURATION_SECONDS=10)
 
 
-def beat(at: float, running: list[str] | None = None, started: float = 0.0, state: str = "running",
-         worker: str = "w1", pid: int = 100) -> WorkerHeartbeat:
+def beat(
+    at: float,
+    running: list[str] | None = None,
+    started: float = 0.0,
+    state: str = "running",
+    worker: str = "w1",
+    pid: int = 100,
+) -> WorkerHeartbeat:
     return WorkerHeartbeat(
-        worker_id=worker, host="h", pid=pid, version="1", capabilities=["script"], slots=4,
-        running_job_ids=running or [], state=state, occurred_at=T0 + timedelta(seconds=at),
+        worker_id=worker,
+        host="h",
+        pid=pid,
+        version="1",
+        capabilities=["script"],
+        slots=4,
+        running_job_ids=running or [],
+        state=state,
+        occurred_at=T0 + timedelta(seconds=at),
         started_at=T0 + timedelta(seconds=started),
     )
 
 
 def started(job: str, at: float, worker: str = "w1", attempt: int = 1) -> JobStarted:
-    return JobStarted(job_id=job, attempt=attempt, producer="executor", worker_id=worker,
-                      occurred_at=T0 + timedelta(seconds=at))
+    return JobStarted(
+        job_id=job, attempt=attempt, producer="executor", worker_id=worker, occurred_at=T0 + timedelta(seconds=at)
+    )
 
 
 def finished(job: str, at: float, outcome: str = "succeeded", worker: str = "w1") -> JobFinished:
-    return JobFinished(job_id=job, attempt=1, producer="executor", worker_id=worker, outcome=outcome,
-                       disposition="succeeded" if outcome == "succeeded" else "failed",
-                       occurred_at=T0 + timedelta(seconds=at))
+    return JobFinished(
+        job_id=job,
+        attempt=1,
+        producer="executor",
+        worker_id=worker,
+        outcome=outcome,
+        disposition="succeeded" if outcome == "succeeded" else "failed",
+        occurred_at=T0 + timedelta(seconds=at),
+    )
 
 
 def at(seconds: float) -> datetime:
@@ -42,8 +62,14 @@ def test_offline_after_half_the_lease_but_never_before_three_heartbeats() -> Non
 
 def test_health_follows_heartbeat_silence_and_failure_streak() -> None:
     def health(silence: float, failures: int = 0, state: str = "running", running: int = 0) -> tuple[str, str]:
-        verdict = assess(state=state, running=running, consecutive_failures=failures,
-                         last_heartbeat_at=T0, now=at(silence), timing=TIMING)
+        verdict = assess(
+            state=state,
+            running=running,
+            consecutive_failures=failures,
+            last_heartbeat_at=T0,
+            now=at(silence),
+            timing=TIMING,
+        )
         return verdict.status, verdict.health
 
     assert health(0.5) == ("idle", "healthy")

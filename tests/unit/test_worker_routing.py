@@ -2,11 +2,12 @@
 
 from datetime import UTC, datetime, timedelta
 
+from services.worker_registry.ledger import LostIncarnation
+from services.worker_registry.orphans import crashed
+
 from services.api.workers import compatibility, worker_public
 from services.executor.routing import CapabilityRouter
 from services.executor.settings import ExecutorSettings
-from services.worker_registry.ledger import LostIncarnation
-from services.worker_registry.orphans import crashed
 from shared.events import JobRequested, JobSpec
 from shared.workers import WorkerTiming
 
@@ -15,7 +16,9 @@ TIMING = WorkerTiming(HEARTBEAT_INTERVAL_SECONDS=1, LEASE_DURATION_SECONDS=10)
 
 
 def request(capability: str | None) -> JobRequested:
-    return JobRequested(job_id="j1", producer="api", spec=JobSpec(kind="native", program="/bin/true", capability=capability))
+    return JobRequested(
+        job_id="j1", producer="api", spec=JobSpec(kind="native", program="/bin/true", capability=capability)
+    )
 
 
 def test_executor_runs_what_it_can_and_subscribes_to_its_capability_topics() -> None:
@@ -24,7 +27,11 @@ def test_executor_runs_what_it_can_and_subscribes_to_its_capability_topics() -> 
     assert router.accepts(request(None)) and router.accepts(request("gpu")) and router.accepts(request("worker.w-1"))
     assert not router.accepts(request("http"))
     assert router.subscription() == [
-        "job-requested", "job-requested.gpu", "job-requested.script", "job-requested.shell", "job-requested.worker.w-1",
+        "job-requested",
+        "job-requested.gpu",
+        "job-requested.script",
+        "job-requested.shell",
+        "job-requested.worker.w-1",
     ]
     assert {spec.name: spec.partitions for spec in router.topic_specs()}["job-requested.worker.w-1"] == 1
 
@@ -34,22 +41,42 @@ def test_capabilities_that_cannot_be_topic_names_are_ignored() -> None:
     assert "bad name" not in router.capabilities
 
 
-def doc(worker_id: str, capabilities: list[str], running: int = 0, silence: float = 0.5, state: str = "running") -> dict:
-    return {"_id": worker_id, "capabilities": capabilities, "slots": 2, "running_job_ids": ["x"] * running,
-            "state": state, "status": "busy" if running else "idle", "health": "healthy",
-            "last_heartbeat_at": NOW - timedelta(seconds=silence), "started_at": NOW - timedelta(hours=2, minutes=45)}
+def doc(
+    worker_id: str, capabilities: list[str], running: int = 0, silence: float = 0.5, state: str = "running"
+) -> dict:
+    return {
+        "_id": worker_id,
+        "capabilities": capabilities,
+        "slots": 2,
+        "running_job_ids": ["x"] * running,
+        "state": state,
+        "status": "busy" if running else "idle",
+        "health": "healthy",
+        "last_heartbeat_at": NOW - timedelta(seconds=silence),
+        "started_at": NOW - timedelta(hours=2, minutes=45),
+    }
 
 
 def test_compatibility_names_compatible_available_workers_and_the_cluster() -> None:
-    workers = [doc("w1", ["shell"]), doc("w2", ["shell"], running=2), doc("w3", ["script"]),
-               doc("w4", ["shell"], silence=60)]
+    workers = [
+        doc("w1", ["shell"]),
+        doc("w2", ["shell"], running=2),
+        doc("w3", ["script"]),
+        doc("w4", ["shell"], silence=60),
+    ]
     found = compatibility(workers, "shell", NOW, TIMING)
     fields = found.error_fields()
     assert fields["compatibleWorkers"] == ["w1", "w2", "w4"]
     assert fields["availableCompatibleWorkers"] == ["w1"]
     assert found.live == ["w1", "w2"]
-    assert fields["clusterStatus"] == {"totalWorkers": 4, "activeWorkers": 3, "idleWorkers": 2, "busyWorkers": 1,
-                                       "drainingWorkers": 0, "offlineWorkers": 1}
+    assert fields["clusterStatus"] == {
+        "totalWorkers": 4,
+        "activeWorkers": 3,
+        "idleWorkers": 2,
+        "busyWorkers": 1,
+        "drainingWorkers": 0,
+        "offlineWorkers": 1,
+    }
     assert fields["suggestions"] == "Try assigning to: w1"
     assert "queueIfNoWorker" in compatibility(workers, "gpu", NOW, TIMING).error_fields()["suggestions"]
 

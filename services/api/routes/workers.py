@@ -81,11 +81,17 @@ async def stats(services: ServicesDep) -> dict[str, Any]:
 async def by_capability(capability: str, services: ServicesDep) -> dict[str, Any]:
     compatible = await services.workers.compatibility(capability)
     now, timing = _now(), services.workers.timing
-    workers = [worker_public(doc, now, timing) for doc in await services.workers.all()
-               if capability in (doc.get("capabilities") or [])]
+    workers = [
+        worker_public(doc, now, timing)
+        for doc in await services.workers.all()
+        if capability in (doc.get("capabilities") or [])
+    ]
     return {
-        "capability": capability, "workers": workers, "count": len(workers),
-        "activeWorkers": compatible.live, "availableWorkers": compatible.available,
+        "capability": capability,
+        "workers": workers,
+        "count": len(workers),
+        "activeWorkers": compatible.live,
+        "availableWorkers": compatible.available,
     }
 
 
@@ -106,32 +112,47 @@ async def assign(body: AssignBody, services: ServicesDep) -> dict[str, Any] | JS
     request = await services.db[mongo.JOB_REQUESTS].find_one({"_id": body.jobId})
     job = await services.jobs.get(body.jobId)
     if request is None or job is None:
-        return seed_error(404, "job_not_found", f"Job {body.jobId} not found (only jobs submitted through the API can be assigned)")
+        return seed_error(
+            404, "job_not_found", f"Job {body.jobId} not found (only jobs submitted through the API can be assigned)"
+        )
     spec = JobSpec.model_validate(request["request"]["spec"])
     needed = spec.capability or spec.kind
     compatible = await services.workers.compatibility(needed)
     if spec.capability and spec.capability not in (worker.get("capabilities") or []):
-        return seed_error(400, "capability_mismatch", f"Worker {body.workerId} doesn't support '{needed}' commands",
-                          **compatible.error_fields())
+        return seed_error(
+            400,
+            "capability_mismatch",
+            f"Worker {body.workerId} doesn't support '{needed}' commands",
+            **compatible.error_fields(),
+        )
     if body.workerId not in compatible.available and spec.capability:
         status = effective(worker, _now(), services.workers.timing)[0]
-        return seed_error(409, "worker_unavailable", f"Worker {body.workerId} is {status} and cannot take a job now",
-                          **compatible.error_fields())
+        return seed_error(
+            409,
+            "worker_unavailable",
+            f"Worker {body.workerId} is {status} and cannot take a job now",
+            **compatible.error_fields(),
+        )
     if (job.get("status") or "queued") != "queued":
         return seed_error(409, "job_already_started", f"Job {body.jobId} is already {job.get('status')}")
     pinned = spec.model_copy(update={"capability": pinned_capability(body.workerId)})
-    event = JobRequested(job_id=body.jobId, attempt=max(1, job.get("attempt") or 1), spec=pinned, producer=PRODUCER,
-                         reason="recovered")
+    event = JobRequested(
+        job_id=body.jobId, attempt=max(1, job.get("attempt") or 1), spec=pinned, producer=PRODUCER, reason="recovered"
+    )
     await services.submitter.publish(event)
     return {
         "message": f"Job {body.jobId} assigned to worker {body.workerId}",
-        "workerId": body.workerId, "jobId": body.jobId, "capability": needed,
+        "workerId": body.workerId,
+        "jobId": body.jobId,
+        "capability": needed,
         "note": "the job runs on this worker unless another executor started it first",
     }
 
 
 @seed.post("/{worker_id}/release", status_code=202, response_model=None)
-async def release(worker_id: str, services: ServicesDep, body: ReleaseBody | None = None) -> dict[str, Any] | JSONResponse:
+async def release(
+    worker_id: str, services: ServicesDep, body: ReleaseBody | None = None
+) -> dict[str, Any] | JSONResponse:
     """Seed 003: record a manual job outcome in the worker's consecutive-failure tracking."""
     if await services.workers.get(worker_id) is None:
         return seed_error(404, "worker_not_found", f"Worker {worker_id} not found")
