@@ -5,7 +5,7 @@ VENV ?= .venv
 PY := $(VENV)/bin/python
 STAMP := $(VENV)/.installed-stamp
 
-.PHONY: setup run test unit integration lint bench clean
+.PHONY: setup ffmpeg run test unit integration lint bench clean
 
 $(STAMP): pyproject.toml
 	@test -x $(PY) || $(PYTHON) -m venv $(VENV)
@@ -13,7 +13,18 @@ $(STAMP): pyproject.toml
 	$(PY) -m pip install -q -e '.[test]'
 	@touch $(STAMP)
 
-setup: $(STAMP)
+setup: $(STAMP) ffmpeg
+
+# encode.video@1 and /v1/videos need FFmpeg: installed with apt-get when missing and possible
+# (root on Debian/Ubuntu); otherwise a note, and only those jobs fail.
+ffmpeg:
+	@command -v ffmpeg >/dev/null 2>&1 || { \
+	  if command -v apt-get >/dev/null 2>&1 && [ "$$(id -u)" = 0 ]; then \
+	    export DEBIAN_FRONTEND=noninteractive; \
+	    apt-get install -y -q --no-install-recommends ffmpeg >/dev/null 2>&1 || \
+	    { apt-get update -q >/dev/null 2>&1 && apt-get install -y -q --no-install-recommends ffmpeg >/dev/null 2>&1; } || \
+	    echo "note: could not install ffmpeg; encode.video@1 jobs will fail"; \
+	  else echo "note: ffmpeg not found (install it for encode.video@1 and /v1/videos)"; fi; }
 
 run: setup
 	$(PY) -m infra.stack

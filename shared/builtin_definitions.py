@@ -14,21 +14,13 @@ import time
 from typing import Any, Literal
 
 import httpx
-from pydantic import AnyHttpUrl, BaseModel, ConfigDict, Field
+from pydantic import AnyHttpUrl, Field
 
-from shared.definitions import JobContext, registry
+from shared.definitions import JobAborted, JobContext, Params, registry
 from shared.errors import PermanentError, RetryableError
 from shared.events import RetryPolicy
 
 MAX_SAFE_INT = 2**63 - 1
-
-
-class Params(BaseModel):
-    model_config = ConfigDict(extra="forbid")
-
-
-class JobAborted(PermanentError):
-    """The job saw its abort signal and stopped."""
 
 
 def json_safe(value: Any) -> Any:

@@ -17,6 +17,7 @@ from typing import Any
 
 from pydantic import BaseModel, ConfigDict
 
+from shared.errors import PermanentError
 from shared.events import DefinitionRegistered, RetryPolicy
 
 HOOK_NAMES = ("on_start", "on_success", "on_fail", "on_end")
@@ -24,6 +25,16 @@ HOOK_NAMES = ("on_start", "on_success", "on_fail", "on_end")
 
 class NoParams(BaseModel):
     model_config = ConfigDict(extra="allow")
+
+
+class Params(BaseModel):
+    """Base for a definition's params: unknown fields are refused (422 naming them)."""
+
+    model_config = ConfigDict(extra="forbid")
+
+
+class JobAborted(PermanentError):
+    """Raised by a job that saw its abort signal and stopped."""
 
 
 async def _run_in_thread(function: Callable[..., Any], *args: Any) -> Any:
@@ -172,6 +183,6 @@ async def failing(params: NoParams, ctx: JobContext) -> None:
     raise RuntimeError("this job always fails (failing@1)")
 
 
-# The other built-ins (compute.math, process.data, call.api, process.batch, sleep, hooked) live in
-# their own module; importing it here registers them wherever the registry is used.
-from shared import builtin_definitions  # noqa: E402, F401
+# The other built-ins live in their own modules; importing them here registers them wherever the
+# registry is used. They import only names defined above, so either side may be imported first.
+from shared import builtin_definitions, video  # noqa: E402, F401

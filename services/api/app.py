@@ -29,6 +29,7 @@ from services.api.routes import (
     seed_jobs,
     seed_schedules,
     stats,
+    videos_v1,
     workers,
 )
 from services.api.schedules import ScheduleService
@@ -89,6 +90,7 @@ def create_app(settings: ApiSettings) -> FastAPI:
     app.include_router(job_control.router)
     app.include_router(definitions_v1.router)
     app.include_router(dlq_v1.router)
+    app.include_router(videos_v1.router)
     app.include_router(seed_jobs.router)
     app.include_router(schedules_v1.router)
     app.include_router(seed_schedules.router)
@@ -103,5 +105,6 @@ def create_app(settings: ApiSettings) -> FastAPI:
         return {"status": "ok"}
 
     FastAPIInstrumentor.instrument_app(app, excluded_urls="healthz,metrics")
-    app.add_middleware(BodySizeLimit, max_bytes=settings.max_body_bytes)
+    app.add_middleware(BodySizeLimit, max_bytes=settings.max_body_bytes,
+                       overrides={videos_v1.UPLOAD_PATH: settings.video_max_bytes})
     return app

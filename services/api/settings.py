@@ -40,6 +40,9 @@ class ApiSettings(ServiceSettings):
     backoff_factor: float = Field(2.0, ge=1, le=10, alias="BACKOFF_FACTOR")
     # A fraction (0.3) as in seed 002; values above 1 are read as percent (30 -> 0.3).
     backoff_jitter_percent: float = Field(0.3, ge=0, le=100, alias="BACKOFF_JITTER_PERCENT")
+    # Seed 002's video endpoints: uploads and encoded files live here (a folder the executors share).
+    video_dir: str = Field(".data/videos", alias="VIDEO_DIR")
+    video_max_bytes: int = Field(2 * 1024**3, ge=1024, alias="VIDEO_MAX_BYTES")
 
     def default_retry_policy(self) -> RetryPolicy:
         jitter = self.backoff_jitter_percent / 100 if self.backoff_jitter_percent > 1 else self.backoff_jitter_percent
