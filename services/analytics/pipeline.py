@@ -105,8 +105,8 @@ class Pipeline:
 
         planned = {change.after["_id"]: change.after.get("status") for change in changes}
         await self.jobs.write(changes, events, prepare)
-        # A job folded without its stored document (cache miss) was rebased by the write: correct
-        # the dead-letter queue where the rebased status disagrees with the one used above.
+        # A job folded without its stored document (cache miss) was rebased by the write: write
+        # dead-lettered jobs again from the final document, drop those that turned out not to be.
         fixes = [op for change in changes if (op := dlq_correction(planned[change.after["_id"]], change.after))]
         if fixes:
             await self._dlq.bulk_write(fixes, ordered=False)

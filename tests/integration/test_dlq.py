@@ -37,7 +37,7 @@ def test_dlq_pages_with_limit_and_offset(running_stack: StackUnderTest) -> None:
     # Newest first: the three jobs just made lead the queue of failing@1
     first = running_stack.http.get("/v1/dlq", params={"definitionKey": "failing", "limit": 2}).json()
     second = running_stack.http.get("/v1/dlq", params={"definitionKey": "failing", "limit": 1, "offset": 2}).json()
-    assert [item["jobId"] for item in first["data"]] == [ids[2], ids[1]]
+    assert [item["jobId"] for item in first["data"]] == [ids[2], ids[1]], (ids, first)
     assert first["nextOffset"] == 2
     assert [item["jobId"] for item in second["data"]] == [ids[0]]
 

@@ -18,7 +18,13 @@ def test_entering_the_queue_upserts_without_the_event_log() -> None:
 def test_ordinary_changes_write_nothing() -> None:
     assert dlq_operation(None, job("queued")) is None
     assert dlq_operation(job("queued"), job("succeeded")) is None
-    assert dlq_operation(job("dead_lettered", 2), job("dead_lettered", 2)) is None
+
+
+
+def test_a_late_event_refreshes_a_dead_lettered_entry() -> None:
+    # job.requested (definition key) folded in after job.finished: the entry must get the key
+    operation = dlq_operation(job("dead_lettered", 2), job("dead_lettered", 2, definition_key="failing"))
+    assert isinstance(operation, ReplaceOne) and operation._doc["definition_key"] == "failing"
 
 
 def test_leaving_the_queue_deletes() -> None:
@@ -28,7 +34,7 @@ def test_leaving_the_queue_deletes() -> None:
 
 
 def test_correction_after_a_rebase() -> None:
-    assert dlq_correction("dead_lettered", job("dead_lettered")) is None
+    assert isinstance(dlq_correction("dead_lettered", job("dead_lettered")), ReplaceOne)  # complete document
     assert isinstance(dlq_correction("queued", job("dead_lettered")), ReplaceOne)
     assert isinstance(dlq_correction("dead_lettered", job("queued", 3)), DeleteOne)
     assert dlq_correction("queued", job("running")) is None
