@@ -101,7 +101,7 @@ async def wait_terminal(mongo_url: str, ids: list[str], timeout: float) -> float
     while time.perf_counter() < deadline:
         done = {
             doc["_id"]
-            async for doc in jobs.find({"_id": {"$gte": low, "$lte": high}}, {"status": 1})
+            async for doc in jobs.find({"sk": {"$gte": low, "$lte": high}}, {"status": 1})
             if doc.get("status") in ("succeeded", "failed", "dead_lettered", "cancelled")
         }
         if wanted <= done:

@@ -43,7 +43,10 @@ class LagMonitor:
         return self._admin, self._consumer
 
     async def lag(self) -> dict[str, dict[str, int]]:
-        """group -> topic -> messages behind (end offset minus committed offset, summed over partitions)."""
+        """group -> topic -> messages behind (end offset minus committed offset, summed over partitions).
+
+        On the embedded broker (Tansu 0.6) this is a lower bound: its end offsets count record
+        batches, not records, when a producer batched several records (measured 2026-11-23)."""
         async with self._lock:
             if self._cached and time.monotonic() - self._cached[0] < self._cache_seconds:
                 return self._cached[1]

@@ -28,6 +28,7 @@ Event = JobRequested | JobStarted | JobFinished | JobProgressed
 def new_document(job_id: str) -> dict[str, Any]:
     return {
         "_id": job_id,
+        "sk": job_id,  # indexed copy of _id: the embedded database scans for any range on _id
         "status": None,
         "attempt": 0,
         "phase": -1,
@@ -104,10 +105,15 @@ def _attempt_entry(doc: dict[str, Any], attempt: int) -> dict[str, Any]:
 
 
 def _apply_started(doc: dict[str, Any], event: JobStarted) -> None:
+    # An attempt's start is its earliest start event: a redelivered or stale start arriving later
+    # (in any order) must not change it, or the fold would depend on arrival order.
     entry = _attempt_entry(doc, event.attempt)
-    entry.update(worker_id=event.worker_id, started_at=event.occurred_at, status=entry.get("status", "running"))
-    if event.attempt >= doc["attempt"]:
-        doc.update(started_at=event.occurred_at, worker_id=event.worker_id)
+    if entry.get("started_at") is None or event.occurred_at < entry["started_at"]:
+        entry.update(worker_id=event.worker_id, started_at=event.occurred_at)
+    entry.setdefault("status", "running")
+    started = (doc.get("started_attempt", 0), doc.get("started_at"))
+    if event.attempt > started[0] or (event.attempt == started[0] and event.occurred_at < started[1]):
+        doc.update(started_at=event.occurred_at, worker_id=event.worker_id, started_attempt=event.attempt)
     if _is_newer(doc, event) and doc["status"] not in TERMINAL_STATUSES:
         _advance(doc, event, "running")
 
@@ -124,7 +130,10 @@ def _apply_finished(doc: dict[str, Any], event: JobFinished) -> None:
         error=event.error,
     )
     entry = _attempt_entry(doc, event.attempt)
-    entry.update(outcome_fields, status=event.outcome, finished_at=event.occurred_at, worker_id=event.worker_id)
+    entry.update(
+        outcome_fields, status=event.outcome, finished_at=event.occurred_at,
+        worker_id=event.worker_id or entry.get("worker_id"),
+    )
     if event.spec is not None and not doc.get("labels"):
         # A job that ends without ever being requested (the scheduler fails a held job as
         # upstream_failed) is still found by its labels, e.g. among a schedule's executions.

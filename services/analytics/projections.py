@@ -43,6 +43,7 @@ class JobProjection:
 
     async def ensure_indexes(self) -> None:
         await self._jobs.create_index([("labels.schedule_id", 1), ("_id", -1)], sparse=True)
+        await self._jobs.create_index("sk")
 
     def forget(self) -> None:
         self._cache.clear()

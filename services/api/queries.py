@@ -1,16 +1,21 @@
 """Read side of the API: point reads and keyset-paged lists over the `jobs` projection.
 
-Lists page by a range on `_id`, which is time-ordered (shared/ids.py), never by `skip` or a full sort
-(DESIGN.md: both are full scans on the embedded database). A job the API accepted but the projection
-has not yet seen is answered from the API's own outbox, so a GET right after a POST never 404s.
+Newest-first lists page through growing time windows on `sk`, the indexed copy of the time-ordered
+`_id` (services/api/recent.py), never by `skip` or a full sort: both, and any range on `_id` itself,
+are full scans on the embedded database. Oldest-first lists (`order=asc`) sort on `_id` and are only
+fast on a real MongoDB. A job the API accepted but the projection has not yet seen is answered from
+the API's own outbox, so a GET right after a POST never 404s.
 """
 
 from typing import Any
 
 from motor.motor_asyncio import AsyncIOMotorDatabase
 
+from services.api.recent import newest_first
 from services.api.views import queued_from_request
 from shared import mongo
+
+LIST_FIELDS = {"event_ids": 0, "events": 0}
 
 
 class JobQueries:
@@ -31,14 +36,11 @@ class JobQueries:
     async def page(
         self, filters: dict[str, Any], limit: int, cursor: str | None, descending: bool = True
     ) -> tuple[list[dict[str, Any]], str | None]:
+        if descending:
+            return await newest_first(self._jobs, limit, cursor, filters, LIST_FIELDS)
         query = dict(filters)
         if cursor:
-            query["_id"] = {"$lt": cursor} if descending else {"$gt": cursor}
-        documents = await (
-            self._jobs.find(query, {"event_ids": 0, "events": 0})
-            .sort("_id", -1 if descending else 1)
-            .limit(limit + 1)
-            .to_list(limit + 1)
-        )
+            query["_id"] = {"$gt": cursor}
+        documents = await self._jobs.find(query, LIST_FIELDS).sort("_id", 1).limit(limit + 1).to_list(limit + 1)
         next_cursor = documents[limit - 1]["_id"] if len(documents) > limit else None
         return documents[:limit], next_cursor

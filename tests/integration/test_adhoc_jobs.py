@@ -87,7 +87,14 @@ def test_get_right_after_post_finds_the_job(running_stack: StackUnderTest) -> No
 def test_job_events_are_listed_in_order(running_stack: StackUnderTest) -> None:
     job_id = running_stack.submit({"definitionKey": "echo", "definitionVersion": 1, "params": {"message": "hi"}})
     running_stack.wait_status(job_id, "succeeded")
-    events = running_stack.http.get(f"/v1/jobs/{job_id}/events").json()["events"]
+
+    # The three events travel on three topics: the status can read "succeeded" a moment before
+    # the requested and started events are folded in, so wait for all of them.
+    def all_three() -> list | None:
+        events = running_stack.http.get(f"/v1/jobs/{job_id}/events").json()["events"]
+        return events if len(events) >= 3 else None
+
+    events = wait_for(all_three, timeout=20, what="three lifecycle events")
     assert [event["type"] for event in events] == ["job.requested", "job.started", "job.finished"]
 
 

@@ -76,3 +76,13 @@ def test_dlq_retry_reopens_a_dead_lettered_job():
     assert doc["status"] == "dead_lettered"
     assert evolve(doc, requested(2, "retry"))["status"] == "dead_lettered"
     assert evolve(doc, requested(2, "dlq_retry"))["status"] == "queued"
+
+
+def test_a_stale_start_never_changes_who_started_the_attempt_in_any_order():
+    stale = JobStarted(job_id="j", attempt=1, producer="t", worker_id="stale", occurred_at=T0 + timedelta(hours=1))
+    orders = [[requested(), started(), finished(), stale], [stale, finished(), started(), requested()],
+              [finished(), stale, requested(), started()]]
+    for events in orders:
+        doc = fold(*events)
+        assert doc["worker_id"] == "w" and doc["started_at"] == T0 + timedelta(seconds=1)
+        assert doc["attempts"][0]["worker_id"] == "w"
