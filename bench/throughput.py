@@ -92,9 +92,13 @@ async def submit_all(api: str, bodies: list[dict], clients: int) -> tuple[list[s
     return ids, started
 
 
-async def wait_terminal(mongo_url: str, ids: list[str], timeout: float) -> float:
-    """Poll the projection (an _id range read) until every job is terminal; return that moment."""
-    jobs = AsyncIOMotorClient(mongo_url)["jobstream"]["jobs"]
+async def wait_terminal(stack: Stack, ids: list[str], timeout: float, finished: "FinishedWatch") -> float:
+    """Wait until every job is terminal in the projection; return that moment.
+
+    The broker tells when the executor has finished them all (cheap); only then is the projection
+    read, because polling thousands of documents meanwhile would load the database being measured."""
+    await finished.wait(set(ids), timeout)
+    jobs = AsyncIOMotorClient(stack.mongo_url)["jobstream"]["jobs"]
     wanted = set(ids)
     low, high = min(ids), max(ids)
     deadline = time.perf_counter() + timeout
@@ -106,17 +110,48 @@ async def wait_terminal(mongo_url: str, ids: list[str], timeout: float) -> float
         }
         if wanted <= done:
             return time.perf_counter()
-        await asyncio.sleep(0.2)
+        await asyncio.sleep(0.25)
     raise TimeoutError(f"{len(wanted - done)} of {len(wanted)} jobs not terminal after {timeout}s")
 
 
-async def throughput(stack: Stack, n: int, clients: int, body: dict, name: str, batch_size: int = 0) -> dict:
+class FinishedWatch:
+    """Follows job-finished from the end of the topic and remembers which jobs finished."""
+
+    def __init__(self, bootstrap: str) -> None:
+        self._consumer = AIOKafkaConsumer(topics.JOB_FINISHED, bootstrap_servers=bootstrap, group_id=None,
+                                          auto_offset_reset="latest", enable_auto_commit=False)
+        self.finished: set[str] = set()
+
+    async def start(self) -> None:
+        await self._consumer.start()
+        while not self._consumer.assignment():
+            await asyncio.sleep(0.05)
+        await self._consumer.seek_to_end()
+        self._task = asyncio.create_task(self._follow())
+
+    async def _follow(self) -> None:
+        async for message in self._consumer:
+            self.finished.add(decode(message.value).job_id)
+
+    async def wait(self, ids: set[str], timeout: float) -> None:
+        deadline = time.perf_counter() + timeout
+        while not ids <= self.finished and time.perf_counter() < deadline:
+            await asyncio.sleep(0.05)
+
+    async def stop(self) -> None:
+        self._task.cancel()
+        await self._consumer.stop()
+
+
+async def throughput(
+    stack: Stack, watch: FinishedWatch, n: int, clients: int, body: dict, name: str, batch_size: int = 0
+) -> dict:
     if batch_size:
         ids, started = await submit_batches(stack.api_url, [body] * n, batch_size, clients)
     else:
         ids, started = await submit_all(stack.api_url, [body] * n, clients)
     submitted = time.perf_counter()
-    finished = await wait_terminal(stack.mongo_url, ids, timeout=600)
+    finished = await wait_terminal(stack, ids, 600, watch)
     return emit(name, n=n, clients=clients, batch_size=batch_size, submit_per_s=round(n / (submitted - started), 1),
                 jobs_per_s=round(n / (finished - started), 1), seconds=round(finished - started, 2))
 
@@ -196,19 +231,22 @@ def cpu_seconds(stack: Stack) -> dict[str, float]:
 
 async def measure(stack: Stack, args: argparse.Namespace) -> dict[str, dict]:
     results: dict[str, dict] = {}
+    watch = FinishedWatch(stack.bootstrap)
+    await watch.start()
     warm, _ = await submit_all(stack.api_url, [NOOP] * 20, 4)
-    await wait_terminal(stack.mongo_url, warm, timeout=180)
+    await wait_terminal(stack, warm, 180, watch)
     before = cpu_seconds(stack)
-    results["throughput"] = await throughput(stack, args.n, args.clients, NOOP, "jobstream_throughput")
+    results["throughput"] = await throughput(stack, watch, args.n, args.clients, NOOP, "jobstream_throughput")
     after = cpu_seconds(stack)
     emit("jobstream_cpu_seconds_per_1000_jobs",
          **{name: round((after[name] - before.get(name, 0)) * 1000 / args.n, 2) for name in after})
     if args.batch:
-        results["batch"] = await throughput(stack, args.n, 4, NOOP, "jobstream_batch_throughput", args.batch)
+        results["batch"] = await throughput(stack, watch, args.n, 4, NOOP, "jobstream_batch_throughput", args.batch)
     results["latency"] = await latency(stack, args.rate, args.seconds)
     if args.native_n:
         native = {"kind": "native", "program": "/bin/true"}
-        results["native"] = await throughput(stack, args.native_n, args.clients, native, "jobstream_native_throughput")
+        results["native"] = await throughput(stack, watch, args.native_n, args.clients, native, "jobstream_native_throughput")
+    await watch.stop()
     return results
 
 

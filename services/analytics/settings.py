@@ -5,7 +5,9 @@ from shared.settings import ServiceSettings
 
 class AnalyticsSettings(ServiceSettings):
     batch_size: int = Field(1000, alias="ANALYTICS_BATCH_SIZE")
-    batch_window_seconds: float = Field(0.05, alias="ANALYTICS_BATCH_WINDOW_SECONDS")
+    # A job's requested, started and finished events arrive on three topics; a window long enough
+    # to hold all three turns three document writes into one.
+    batch_window_seconds: float = Field(0.25, alias="ANALYTICS_BATCH_WINDOW_SECONDS")
     cache_size: int = Field(50_000, alias="ANALYTICS_CACHE_SIZE")
     data_dir: str = Field(".data/faust", alias="FAUST_DATA_DIR")
     # Names this process's stats journal and batch guard (stats_store.py); unique per running instance.
