@@ -93,6 +93,9 @@ Disposition = Literal["succeeded", "retry", "failed", "dead_lettered", "cancelle
 class JobFinished(Envelope):
     type: Literal["job.finished"] = "job.finished"
     worker_id: str | None = None
+    # When the attempt started (its JobStarted time), so the outcome alone tells the whole attempt:
+    # topics are consumed independently and the start event may be folded after this one.
+    started_at: datetime | None = None
     outcome: Outcome
     disposition: Disposition
     exit_code: int | None = None

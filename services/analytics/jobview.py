@@ -6,6 +6,7 @@ Events for one job arrive on several topics, and topics are consumed independent
 back. A document remembers the ids of the events it applied, which makes redelivery a no-op.
 """
 
+from datetime import datetime
 from typing import Any
 
 from shared.events import JobFinished, JobProgressed, JobRequested, JobStarted
@@ -105,20 +106,26 @@ def _attempt_entry(doc: dict[str, Any], attempt: int) -> dict[str, Any]:
 
 
 def _apply_started(doc: dict[str, Any], event: JobStarted) -> None:
-    # An attempt's start is its earliest start event: a redelivered or stale start arriving later
-    # (in any order) must not change it, or the fold would depend on arrival order.
-    entry = _attempt_entry(doc, event.attempt)
-    if entry.get("started_at") is None or event.occurred_at < entry["started_at"]:
-        entry.update(worker_id=event.worker_id, started_at=event.occurred_at)
-    entry.setdefault("status", "running")
-    started = (doc.get("started_attempt", 0), doc.get("started_at"))
-    if event.attempt > started[0] or (event.attempt == started[0] and event.occurred_at < started[1]):
-        doc.update(started_at=event.occurred_at, worker_id=event.worker_id, started_attempt=event.attempt)
+    _record_start(doc, event.attempt, event.occurred_at, event.worker_id)
+    _attempt_entry(doc, event.attempt).setdefault("status", "running")
     if _is_newer(doc, event) and doc["status"] not in TERMINAL_STATUSES:
         _advance(doc, event, "running")
 
 
+def _record_start(doc: dict[str, Any], attempt: int, started_at: datetime, worker_id: str | None) -> None:
+    """An attempt's start is its earliest start seen (from its start event or its outcome): a
+    redelivered or stale start arriving later, in any order, must not change it."""
+    entry = _attempt_entry(doc, attempt)
+    if entry.get("started_at") is None or started_at < entry["started_at"]:
+        entry.update(started_at=started_at, worker_id=worker_id or entry.get("worker_id"))
+    latest = (doc.get("started_attempt", 0), doc.get("started_at"))
+    if attempt > latest[0] or (attempt == latest[0] and started_at < latest[1]):
+        doc.update(started_at=started_at, worker_id=worker_id or doc.get("worker_id"), started_attempt=attempt)
+
+
 def _apply_finished(doc: dict[str, Any], event: JobFinished) -> None:
+    if event.started_at is not None:
+        _record_start(doc, event.attempt, event.started_at, event.worker_id)
     outcome_fields = dict(
         outcome=event.outcome,
         exit_code=event.exit_code,

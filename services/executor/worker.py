@@ -218,11 +218,10 @@ class Executor:
             ) as span:
                 span.set_attribute("job.id", request.job_id)
                 span.set_attribute("job.attempt", request.attempt)
-                await kafka.publish(
-                    self._producer,
-                    topics.JOB_STARTED,
-                    JobStarted(job_id=request.job_id, attempt=request.attempt, producer=PRODUCER, worker_id=self.settings.worker_id),
+                started = JobStarted(
+                    job_id=request.job_id, attempt=request.attempt, producer=PRODUCER, worker_id=self.settings.worker_id
                 )
+                await kafka.publish(self._producer, topics.JOB_STARTED, started)
                 log.info("start %s attempt %d (%s)", request.job_id, request.attempt, request.spec.kind)
                 try:
                     result = await self._runners.run(request, control)
@@ -232,7 +231,7 @@ class Executor:
                 if control.cancel_reason and result.outcome != "succeeded":
                     result.outcome = "cancelled"
                 span.set_attribute("job.outcome", result.outcome)
-                finished = self._finished_event(request, result)
+                finished = self._finished_event(request, result, started.occurred_at)
             await self._deliver(topics.JOB_FINISHED, finished)
         except Exception:
             log.exception("could not report the outcome of %s attempt %d", request.job_id, request.attempt)
@@ -329,7 +328,7 @@ class Executor:
                 await asyncio.sleep(delay)
                 delay = min(delay * 2, MAX_DELIVERY_BACKOFF_SECONDS)
 
-    def _finished_event(self, request: JobRequested, result: AttemptResult) -> JobFinished:
+    def _finished_event(self, request: JobRequested, result: AttemptResult, started_at: datetime) -> JobFinished:
         spec = request.spec
         decided = disposition(result.outcome, result.retryable, request.attempt, spec.max_attempts)
         now = datetime.now(UTC)
@@ -338,6 +337,7 @@ class Executor:
             attempt=request.attempt,
             producer=PRODUCER,
             worker_id=self.settings.worker_id,
+            started_at=started_at,
             outcome=result.outcome,
             disposition=decided,
             exit_code=result.exit_code,

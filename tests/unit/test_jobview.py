@@ -86,3 +86,13 @@ def test_a_stale_start_never_changes_who_started_the_attempt_in_any_order():
         doc = fold(*events)
         assert doc["worker_id"] == "w" and doc["started_at"] == T0 + timedelta(seconds=1)
         assert doc["attempts"][0]["worker_id"] == "w"
+
+
+def test_an_outcome_that_carries_its_start_time_is_complete_before_the_start_event_arrives():
+    outcome = JobFinished(job_id="j", attempt=1, producer="t", outcome="succeeded", disposition="succeeded",
+                          worker_id="w", started_at=T0 + timedelta(seconds=1), occurred_at=T0 + timedelta(seconds=2))
+    doc = fold(requested(), outcome)
+    assert doc["status"] == "succeeded"
+    assert doc["started_at"] == T0 + timedelta(seconds=1) and doc["worker_id"] == "w"
+    assert doc["attempts"][0]["started_at"] == T0 + timedelta(seconds=1)
+    assert fold(doc, started())["started_at"] == doc["started_at"]
