@@ -50,8 +50,12 @@ from shared.schedules import Schedule  # noqa: E402
 
 PEERS = Path(os.environ.get("PEERS_DIR", ROOT.parent / "shared" / "peers"))
 PEER_PYTHON = os.environ.get("PEER_PYTHON", sys.executable)  # the peer needs only APScheduler 3
-VARIANTS = [("* * * * * *", "UTC"), ("*/1 * * * * *", "UTC"), ("* * * * * *", "Europe/Paris"),
-            ("*/1 * * * * *", "Europe/Paris")]
+VARIANTS = [
+    ("* * * * * *", "UTC"),
+    ("*/1 * * * * *", "UTC"),
+    ("* * * * * *", "Europe/Paris"),
+    ("*/1 * * * * *", "Europe/Paris"),
+]
 
 
 def percentile(weighted: list[tuple[float, int]], p: float) -> float | None:
@@ -80,8 +84,18 @@ def schedules(count: int) -> list[Schedule]:
     made = []
     for index in range(count):
         expression, zone = VARIANTS[index % len(VARIANTS)]
-        made.append(Schedule(schedule_id=new_job_id(), cron=expression, timezone=zone, job=job,
-                             active_since=now, created_at=now, updated_at=now, name=f"bench-{index}"))
+        made.append(
+            Schedule(
+                schedule_id=new_job_id(),
+                cron=expression,
+                timezone=zone,
+                job=job,
+                active_since=now,
+                created_at=now,
+                updated_at=now,
+                name=f"bench-{index}",
+            )
+        )
     return made
 
 
@@ -92,12 +106,16 @@ async def run_jobstream(stack: Stack, count: int, seconds: int) -> dict:
     made = schedules(count)
     partitions = next(spec.partitions for spec in topics.TOPICS if spec.name == topics.SCHEDULES)
     documents = [
-        {"_id": s.schedule_id, "version": 1, "schedule": s.model_dump(mode="json"),
-         "partition": (murmur2(s.schedule_id.encode()) & 0x7FFFFFFF) % partitions}
+        {
+            "_id": s.schedule_id,
+            "version": 1,
+            "schedule": s.model_dump(mode="json"),
+            "partition": (murmur2(s.schedule_id.encode()) & 0x7FFFFFFF) % partitions,
+        }
         for s in made
     ]
     for start in range(0, len(documents), 1000):
-        await db[mongo.SCHEDULES].insert_many(documents[start:start + 1000])
+        await db[mongo.SCHEDULES].insert_many(documents[start : start + 1000])
 
     settings = SchedulerSettings(KAFKA_BOOTSTRAP=stack.bootstrap)
     compression = None if settings.fire_compression == "none" else settings.fire_compression
@@ -153,14 +171,24 @@ async def run_jobstream(stack: Stack, count: int, seconds: int) -> dict:
     expected = count * seconds
     fired = sum(fires for _, fires in in_window)
     return emit(
-        "jobstream_cron_drift", schedules=count, window_s=seconds, load_schedules_s=round(load_s, 2),
-        startup_catchup_s=round(catchup_s, 1), startup_catchup_fires=startup_fires,
-        expected_fires=expected, fires=fired, fires_per_s=round(fired / seconds, 1),
-        received=received_count, missed=expected - received_count, duplicates=duplicates,
+        "jobstream_cron_drift",
+        schedules=count,
+        window_s=seconds,
+        load_schedules_s=round(load_s, 2),
+        startup_catchup_s=round(catchup_s, 1),
+        startup_catchup_fires=startup_fires,
+        expected_fires=expected,
+        fires=fired,
+        fires_per_s=round(fired / seconds, 1),
+        received=received_count,
+        missed=expected - received_count,
+        duplicates=duplicates,
         failed_sends=firer.drift.failed,
-        drift_p50_ms=_ms(percentile(in_window, 50)), drift_p99_ms=_ms(percentile(in_window, 99)),
+        drift_p50_ms=_ms(percentile(in_window, 50)),
+        drift_p99_ms=_ms(percentile(in_window, 99)),
         drift_max_ms=_ms(max((d for d, _ in in_window), default=None)),
-        e2e_p99_ms=_ms(e2e), scheduler_cpu_pct=round(100 * cpu / wall, 1),
+        e2e_p99_ms=_ms(e2e),
+        scheduler_cpu_pct=round(100 * cpu / wall, 1),
     )
 
 
@@ -170,8 +198,14 @@ def read_back(bootstrap: str, schedule_ids: list[str], window_queue, result_queu
 
 
 async def _read_back(bootstrap: str, ids: set[str], window_queue, result_queue) -> None:  # noqa: ANN001
-    consumer = AIOKafkaConsumer(topics.JOB_REQUESTED, bootstrap_servers=bootstrap, group_id=None,
-                                auto_offset_reset="latest", fetch_max_wait_ms=10, max_partition_fetch_bytes=8 << 20)
+    consumer = AIOKafkaConsumer(
+        topics.JOB_REQUESTED,
+        bootstrap_servers=bootstrap,
+        group_id=None,
+        auto_offset_reset="latest",
+        fetch_max_wait_ms=10,
+        max_partition_fetch_bytes=8 << 20,
+    )
     await consumer.start()
     await consumer.seek_to_end()
     result_queue.put("ready")
@@ -209,7 +243,7 @@ async def _read_back(bootstrap: str, ids: set[str], window_queue, result_queue) 
 
 def _label(raw: bytes, marker: bytes) -> str:
     start = raw.find(marker) + len(marker)
-    return raw[start:raw.find(b'"', start)].decode()
+    return raw[start : raw.find(b'"', start)].decode()
 
 
 def _ms(value: float | None) -> float | None:
@@ -223,18 +257,28 @@ def run_peer(count: int, seconds: int) -> dict | None:
         return None
     done = subprocess.run(  # noqa: S603 - fixed argv
         [PEER_PYTHON, str(script), "--jobs", str(count), "--trigger", "cron", "--seconds", str(seconds)],
-        capture_output=True, text=True, timeout=seconds + 300,
+        capture_output=True,
+        text=True,
+        timeout=seconds + 300,
     )
     lines = [line for line in done.stdout.splitlines() if line.startswith("{")]
     if not lines:
         print(done.stderr[-2000:], file=sys.stderr)
         return None
     record = json.loads(lines[-1])
-    return emit("apscheduler_peer_drift", schedules=count, window_s=seconds, fires=record.get("fires"),
-                fires_per_s=record.get("fires_per_s"), missed=record.get("missed"),
-                drift_p50_ms=record.get("drift_p50_ms"), drift_p99_ms=record.get("drift_p99_ms"),
-                drift_max_ms=record.get("drift_max_ms"), scheduler_cpu_pct=record.get("sched_cpu_pct"),
-                idle_before_pct=record.get("idle_before_pct"))
+    return emit(
+        "apscheduler_peer_drift",
+        schedules=count,
+        window_s=seconds,
+        fires=record.get("fires"),
+        fires_per_s=record.get("fires_per_s"),
+        missed=record.get("missed"),
+        drift_p50_ms=record.get("drift_p50_ms"),
+        drift_p99_ms=record.get("drift_p99_ms"),
+        drift_max_ms=record.get("drift_max_ms"),
+        scheduler_cpu_pct=record.get("sched_cpu_pct"),
+        idle_before_pct=record.get("idle_before_pct"),
+    )
 
 
 def main() -> None:
@@ -251,8 +295,12 @@ def main() -> None:
     args = parser.parse_args()
 
     data_dir = Path(tempfile.mkdtemp(prefix="cron-drift-"))
-    stack = Stack(StackSettings(KAFKA_PORT=free_port(), MONGO_PORT=free_port(), PORT=free_port(), DATA_DIR=data_dir,
-                                STACK_SERVICES=""), log_to_files=True)
+    stack = Stack(
+        StackSettings(
+            KAFKA_PORT=free_port(), MONGO_PORT=free_port(), PORT=free_port(), DATA_DIR=data_dir, STACK_SERVICES=""
+        ),
+        log_to_files=True,
+    )
     rows = []
     try:
         stack.start_servers()
@@ -270,8 +318,10 @@ def main() -> None:
     print("| --- | --- | --- | --- | --- | --- | --- |")
     for row in rows:
         name = "jobstream (slot -> broker ack)" if row["bench"].startswith("jobstream") else "APScheduler 3 alone"
-        print(f"| {name} | {row['schedules']} | {row['fires_per_s']} | {row['missed']} | {row['drift_p50_ms']} | "
-              f"{row['drift_p99_ms']} | {row['drift_max_ms']} |")
+        print(
+            f"| {name} | {row['schedules']} | {row['fires_per_s']} | {row['missed']} | {row['drift_p50_ms']} | "
+            f"{row['drift_p99_ms']} | {row['drift_max_ms']} |"
+        )
 
 
 if __name__ == "__main__":

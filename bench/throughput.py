@@ -55,12 +55,13 @@ def emit(name: str, **fields: object) -> dict:
 
 
 async def submit_batches(api: str, bodies: list[dict], batch_size: int, clients: int) -> tuple[list[str], float]:
-    batches = [bodies[i:i + batch_size] for i in range(0, len(bodies), batch_size)]
+    batches = [bodies[i : i + batch_size] for i in range(0, len(bodies), batch_size)]
     ids: list[list[str]] = [[] for _ in batches]
     queue: asyncio.Queue[int] = asyncio.Queue()
     for index in range(len(batches)):
         queue.put_nowait(index)
     async with aiohttp.ClientSession() as session:
+
         async def client() -> None:
             while not queue.empty():
                 index = queue.get_nowait()
@@ -68,6 +69,7 @@ async def submit_batches(api: str, bodies: list[dict], batch_size: int, clients:
                     if response.status != 201:
                         raise RuntimeError(f"batch submit failed: {response.status} {await response.text()}")
                     ids[index] = [item["jobId"] for item in (await response.json())["data"]]
+
         started = time.perf_counter()
         await asyncio.gather(*(client() for _ in range(clients)))
     return [job_id for batch in ids for job_id in batch], started
@@ -80,6 +82,7 @@ async def submit_all(api: str, bodies: list[dict], clients: int) -> tuple[list[s
         queue.put_nowait(index)
     connector = aiohttp.TCPConnector(limit=clients)
     async with aiohttp.ClientSession(connector=connector) as session:
+
         async def client() -> None:
             while not queue.empty():
                 index = queue.get_nowait()
@@ -87,6 +90,7 @@ async def submit_all(api: str, bodies: list[dict], clients: int) -> tuple[list[s
                     if response.status not in (200, 201):
                         raise RuntimeError(f"submit failed: {response.status} {await response.text()}")
                     ids[index] = (await response.json())["jobId"]
+
         started = time.perf_counter()
         await asyncio.gather(*(client() for _ in range(clients)))
     return ids, started
@@ -118,8 +122,13 @@ class FinishedWatch:
     """Follows job-finished from the end of the topic and remembers which jobs finished."""
 
     def __init__(self, bootstrap: str) -> None:
-        self._consumer = AIOKafkaConsumer(topics.JOB_FINISHED, bootstrap_servers=bootstrap, group_id=None,
-                                          auto_offset_reset="latest", enable_auto_commit=False)
+        self._consumer = AIOKafkaConsumer(
+            topics.JOB_FINISHED,
+            bootstrap_servers=bootstrap,
+            group_id=None,
+            auto_offset_reset="latest",
+            enable_auto_commit=False,
+        )
         self.finished: set[str] = set()
 
     async def start(self) -> None:
@@ -152,13 +161,25 @@ async def throughput(
         ids, started = await submit_all(stack.api_url, [body] * n, clients)
     submitted = time.perf_counter()
     finished = await wait_terminal(stack, ids, 600, watch)
-    return emit(name, n=n, clients=clients, batch_size=batch_size, submit_per_s=round(n / (submitted - started), 1),
-                jobs_per_s=round(n / (finished - started), 1), seconds=round(finished - started, 2))
+    return emit(
+        name,
+        n=n,
+        clients=clients,
+        batch_size=batch_size,
+        submit_per_s=round(n / (submitted - started), 1),
+        jobs_per_s=round(n / (finished - started), 1),
+        seconds=round(finished - started, 2),
+    )
 
 
 async def latency(stack: Stack, rate: float, seconds: float) -> dict:
-    consumer = AIOKafkaConsumer(topics.JOB_STARTED, bootstrap_servers=stack.bootstrap, group_id=None,
-                                auto_offset_reset="latest", enable_auto_commit=False)
+    consumer = AIOKafkaConsumer(
+        topics.JOB_STARTED,
+        bootstrap_servers=stack.bootstrap,
+        group_id=None,
+        auto_offset_reset="latest",
+        enable_auto_commit=False,
+    )
     await consumer.start()
     await asyncio.sleep(1.0)  # let the consumer find the end of the topic before we submit
     started_at: dict[str, float] = {}
@@ -171,6 +192,7 @@ async def latency(stack: Stack, rate: float, seconds: float) -> dict:
     reader = asyncio.create_task(read_starts())
     sent_at: dict[str, float] = {}
     async with aiohttp.ClientSession() as session:
+
         async def one() -> None:
             sent = time.time()
             async with session.post(f"{stack.api_url}/v1/jobs", json=NOOP) as response:
@@ -191,9 +213,16 @@ async def latency(stack: Stack, rate: float, seconds: float) -> dict:
     reader.cancel()
     await consumer.stop()
     latencies = [(started_at[job] - sent_at[job]) * 1000 for job in sent_at if job in started_at]
-    return emit("jobstream_latency", rate=rate, sent=len(sent_at), started=len(latencies),
-                lat_p50_ms=round(percentile(latencies, 50), 2), lat_p99_ms=round(percentile(latencies, 99), 2),
-                lat_max_ms=round(max(latencies), 2), lat_mean_ms=round(statistics.fmean(latencies), 2))
+    return emit(
+        "jobstream_latency",
+        rate=rate,
+        sent=len(sent_at),
+        started=len(latencies),
+        lat_p50_ms=round(percentile(latencies, 50), 2),
+        lat_p99_ms=round(percentile(latencies, 99), 2),
+        lat_max_ms=round(max(latencies), 2),
+        lat_mean_ms=round(statistics.fmean(latencies), 2),
+    )
 
 
 def run_peer(args: list[str]) -> dict | None:
@@ -203,8 +232,9 @@ def run_peer(args: list[str]) -> dict | None:
     servers = PEERS / "servers.sh"
     subprocess.run(["bash", str(servers), "start", "redis"], check=True, capture_output=True)
     try:
-        out = subprocess.run([PEER_PYTHON, str(PEERS / "celery_bench.py"), *args], capture_output=True, text=True,
-                             timeout=900, cwd=PEERS)
+        out = subprocess.run(
+            [PEER_PYTHON, str(PEERS / "celery_bench.py"), *args], capture_output=True, text=True, timeout=900, cwd=PEERS
+        )
     finally:
         subprocess.run(["bash", str(servers), "stop", "redis"], capture_output=True)
     lines = [line for line in out.stdout.splitlines() if line.startswith("{")]
@@ -238,22 +268,27 @@ async def measure(stack: Stack, args: argparse.Namespace) -> dict[str, dict]:
     before = cpu_seconds(stack)
     results["throughput"] = await throughput(stack, watch, args.n, args.clients, NOOP, "jobstream_throughput")
     after = cpu_seconds(stack)
-    emit("jobstream_cpu_seconds_per_1000_jobs",
-         **{name: round((after[name] - before.get(name, 0)) * 1000 / args.n, 2) for name in after})
+    emit(
+        "jobstream_cpu_seconds_per_1000_jobs",
+        **{name: round((after[name] - before.get(name, 0)) * 1000 / args.n, 2) for name in after},
+    )
     if args.batch:
         results["batch"] = await throughput(stack, watch, args.n, 4, NOOP, "jobstream_batch_throughput", args.batch)
     results["latency"] = await latency(stack, args.rate, args.seconds)
     if args.native_n:
         native = {"kind": "native", "program": "/bin/true"}
-        results["native"] = await throughput(stack, watch, args.native_n, args.clients, native, "jobstream_native_throughput")
+        results["native"] = await throughput(
+            stack, watch, args.native_n, args.clients, native, "jobstream_native_throughput"
+        )
     await watch.stop()
     return results
 
 
 def measure_jobstream(args: argparse.Namespace) -> dict[str, dict]:
     data_dir = Path(tempfile.mkdtemp(prefix="jobstream-bench-"))
-    settings = StackSettings(KAFKA_PORT=free_port(), MONGO_PORT=free_port(), PORT=free_port(), DATA_DIR=data_dir,
-                             EXECUTORS=1)
+    settings = StackSettings(
+        KAFKA_PORT=free_port(), MONGO_PORT=free_port(), PORT=free_port(), DATA_DIR=data_dir, EXECUTORS=1
+    )
     stack = Stack(settings, log_to_files=True, env={"LOG_LEVEL": "WARNING", "MAX_CONCURRENT_EXECUTIONS": "64"})
     try:
         stack.start_servers()
@@ -278,18 +313,31 @@ def main() -> None:
     peer_tp = peer_lat = None
     if not args.no_peer:
         peer_tp = run_peer(["throughput", "--pool", "prefork", "-c", "2", "--n", str(args.n)])
-        peer_lat = run_peer(["latency", "--pool", "prefork", "-c", "2", "--rate", str(args.rate), "--seconds", str(args.seconds)])
+        peer_lat = run_peer(
+            ["latency", "--pool", "prefork", "-c", "2", "--rate", str(args.rate), "--seconds", str(args.seconds)]
+        )
     print("\nfigure                               jobstream        celery (prefork 2)")
-    print(f"no-op throughput (jobs/s)            {ours['throughput']['jobs_per_s']:<16} {peer_tp and peer_tp.get('tasks_per_s')}")
-    print(f"submit-to-start p50 / p99 (ms)       {ours['latency']['lat_p50_ms']} / {ours['latency']['lat_p99_ms']:<8} "
-          f"{peer_lat and peer_lat.get('lat_p50_ms')} / {peer_lat and peer_lat.get('lat_p99_ms')}")
+    print(
+        f"no-op throughput (jobs/s)            {ours['throughput']['jobs_per_s']:<16} "
+        f"{peer_tp and peer_tp.get('tasks_per_s')}"
+    )
+    print(
+        f"submit-to-start p50 / p99 (ms)       {ours['latency']['lat_p50_ms']} / {ours['latency']['lat_p99_ms']:<8} "
+        f"{peer_lat and peer_lat.get('lat_p50_ms')} / {peer_lat and peer_lat.get('lat_p99_ms')}"
+    )
     if "batch" in ours:
         print(f"no-op throughput, batches of {args.batch}  {ours['batch']['jobs_per_s']}")
     if "native" in ours:
         print(f"native /bin/true throughput (jobs/s) {ours['native']['jobs_per_s']}")
     if peer_tp and peer_tp.get("tasks_per_s"):
-        print(f"throughput ratio jobstream/celery: {ours['throughput']['jobs_per_s'] / peer_tp['tasks_per_s']:.2f}"
-              + (f" (batched submit: {ours['batch']['jobs_per_s'] / peer_tp['tasks_per_s']:.2f})" if "batch" in ours else ""))
+        print(
+            f"throughput ratio jobstream/celery: {ours['throughput']['jobs_per_s'] / peer_tp['tasks_per_s']:.2f}"
+            + (
+                f" (batched submit: {ours['batch']['jobs_per_s'] / peer_tp['tasks_per_s']:.2f})"
+                if "batch" in ours
+                else ""
+            )
+        )
 
 
 if __name__ == "__main__":

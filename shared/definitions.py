@@ -93,10 +93,17 @@ class JobDefinition:
     def registration(self, producer: str = "cli") -> DefinitionRegistered:
         """This definition's metadata as the event `register-definitions` publishes."""
         return DefinitionRegistered(
-            producer=producer, key=self.key, version=self.version, default_max_attempts=self.default_max_attempts,
-            timeout_seconds=self.timeout_seconds, concurrency_limit=self.concurrency_limit,
-            capability=self.capability, retry=self.retry, hooks=sorted(_camel(name) for name in self.hooks),
-            description=self.description, params_schema=self.params.model_json_schema(),
+            producer=producer,
+            key=self.key,
+            version=self.version,
+            default_max_attempts=self.default_max_attempts,
+            timeout_seconds=self.timeout_seconds,
+            concurrency_limit=self.concurrency_limit,
+            capability=self.capability,
+            retry=self.retry,
+            hooks=sorted(_camel(name) for name in self.hooks),
+            description=self.description,
+            params_schema=self.params.model_json_schema(),
         )
 
     def metadata(self) -> dict[str, Any]:
@@ -113,9 +120,13 @@ def describe(registered: DefinitionRegistered) -> dict[str, Any]:
         "timeoutSeconds": registered.timeout_seconds,
         "concurrencyLimit": registered.concurrency_limit,
         "capability": registered.capability,
-        "retryPolicy": None if retry is None else {
-            "baseSeconds": retry.base_seconds, "maxSeconds": retry.max_seconds,
-            "factor": retry.factor, "jitter": retry.jitter,
+        "retryPolicy": None
+        if retry is None
+        else {
+            "baseSeconds": retry.base_seconds,
+            "maxSeconds": retry.max_seconds,
+            "factor": retry.factor,
+            "jitter": retry.jitter,
         },
         "hooks": registered.hooks,
         "description": registered.description,

@@ -221,11 +221,16 @@ class JobDeferred(Envelope):
     depends_on: list[str] = Field(default_factory=list)
 
 
-JobEvent = Annotated[
-    JobRequested | JobStarted | JobFinished | JobProgressed | CancelJob, Field(discriminator="type")
-]
+JobEvent = Annotated[JobRequested | JobStarted | JobFinished | JobProgressed | CancelJob, Field(discriminator="type")]
 AnyEvent = Annotated[
-    JobRequested | JobStarted | JobFinished | JobProgressed | CancelJob | WorkerHeartbeat | DrainWorker | ReleaseWorker
+    JobRequested
+    | JobStarted
+    | JobFinished
+    | JobProgressed
+    | CancelJob
+    | WorkerHeartbeat
+    | DrainWorker
+    | ReleaseWorker
     | DefinitionRegistered
     | JobAlerted
     | JobDeferred,

@@ -44,10 +44,25 @@ def output_path(params: EncodeParams) -> Path:
 def ffmpeg_argv(ffmpeg: str, source: str, target: str, quality: str, container: str) -> list[str]:
     height = HEIGHTS[quality]
     return [
-        ffmpeg, "-hide_banner", "-nostdin", "-y", "-i", source,
-        "-map", "0:v:0", "-map", "0:a?",
-        "-vf", f"scale=-2:{height}", *CODECS[container],
-        "-progress", "pipe:1", "-nostats", "-loglevel", "error", target,
+        ffmpeg,
+        "-hide_banner",
+        "-nostdin",
+        "-y",
+        "-i",
+        source,
+        "-map",
+        "0:v:0",
+        "-map",
+        "0:a?",
+        "-vf",
+        f"scale=-2:{height}",
+        *CODECS[container],
+        "-progress",
+        "pipe:1",
+        "-nostats",
+        "-loglevel",
+        "error",
+        target,
     ]
 
 
@@ -60,8 +75,16 @@ async def probe_duration(ffprobe: str | None, source: str) -> float | None:
     if ffprobe is None:
         return None
     process = await asyncio.create_subprocess_exec(
-        ffprobe, "-v", "error", "-show_entries", "format=duration", "-of", "csv=p=0", source,
-        stdout=asyncio.subprocess.PIPE, stderr=asyncio.subprocess.DEVNULL,
+        ffprobe,
+        "-v",
+        "error",
+        "-show_entries",
+        "format=duration",
+        "-of",
+        "csv=p=0",
+        source,
+        stdout=asyncio.subprocess.PIPE,
+        stderr=asyncio.subprocess.DEVNULL,
     )
     out, _ = await process.communicate()
     with contextlib.suppress(ValueError):
@@ -93,7 +116,9 @@ async def encode_video(params: EncodeParams, ctx: JobContext) -> dict[str, objec
     started = time.monotonic()
     process = await asyncio.create_subprocess_exec(
         *ffmpeg_argv(ffmpeg, str(source), str(target), params.quality, params.format),
-        stdout=asyncio.subprocess.PIPE, stderr=asyncio.subprocess.PIPE, stdin=asyncio.subprocess.DEVNULL,
+        stdout=asyncio.subprocess.PIPE,
+        stderr=asyncio.subprocess.PIPE,
+        stdin=asyncio.subprocess.DEVNULL,
     )
     assert process.stdout is not None and process.stderr is not None
     errors = asyncio.ensure_future(process.stderr.read())
@@ -130,13 +155,22 @@ async def encode_video(params: EncodeParams, ctx: JobContext) -> dict[str, objec
         raise PermanentError(f"ffmpeg exited with {code}: {stderr[-2000:]}")
     await ctx.emit_event("progress", {"seconds": duration, "percent": 100.0})
     return {
-        "outputPath": str(target), "outputFilename": target.name, "format": params.format, "quality": params.quality,
-        "sizeBytes": os.path.getsize(target), "inputDurationSeconds": duration,  # noqa: ASYNC240 - one stat call
+        "outputPath": str(target),
+        "outputFilename": target.name,
+        "format": params.format,
+        "quality": params.quality,
+        "sizeBytes": os.path.getsize(target),  # noqa: ASYNC240 - one stat call
+        "inputDurationSeconds": duration,
         "encodeMs": round((time.monotonic() - started) * 1000, 3),
     }
 
 
 registry.define(
-    "encode.video", version=1, params=EncodeParams, default_max_attempts=2, timeout_seconds=7200, concurrency_limit=3,
+    "encode.video",
+    version=1,
+    params=EncodeParams,
+    default_max_attempts=2,
+    timeout_seconds=7200,
+    concurrency_limit=3,
     description="Encodes a video with FFmpeg (mp4/H.264 or webm/VP9; 720p, 1080p or 4k)",
 )(encode_video)

@@ -72,7 +72,11 @@ class StackUnderTest:
 def running_stack(tmp_path_factory: pytest.TempPathFactory) -> Iterator[StackUnderTest]:
     data_dir = tmp_path_factory.mktemp("stack")
     settings = StackSettings(
-        KAFKA_PORT=free_port(), MONGO_PORT=free_port(), PORT=free_port(), DATA_DIR=data_dir, EXECUTORS=1,
+        KAFKA_PORT=free_port(),
+        MONGO_PORT=free_port(),
+        PORT=free_port(),
+        DATA_DIR=data_dir,
+        EXECUTORS=1,
     )
     webhook_port = free_port()
     stack = Stack(
@@ -99,8 +103,12 @@ def running_stack(tmp_path_factory: pytest.TempPathFactory) -> Iterator[StackUnd
         under_test = StackUnderTest(stack, data_dir)
         under_test.webhook_port = webhook_port
         # Jobs that need a capability are refused while no live worker has it: wait for the registry.
-        wait_for(lambda: under_test.http.get("/v1/workers", params={"status": "idle"}).json().get("count"),
-                 READY_TIMEOUT, interval=0.5, what="a live worker in the registry")
+        wait_for(
+            lambda: under_test.http.get("/v1/workers", params={"status": "idle"}).json().get("count"),
+            READY_TIMEOUT,
+            interval=0.5,
+            what="a live worker in the registry",
+        )
         # Ready means a job makes the whole trip: API -> executor -> analytics projection.
         probe = under_test.submit({"definitionKey": "noop", "definitionVersion": 1})
         under_test.wait_status(probe, "succeeded", timeout=READY_TIMEOUT)

@@ -23,8 +23,10 @@ def replay_command(argv: list[str]) -> None:
     settings = AnalyticsSettings()
     setup_logging("analytics-replay", settings.log_level)
     result = asyncio.run(replay(settings, options.prefix, options.batch_size))
-    print(f"replayed {result.messages} messages ({result.jobs_changed} job changes) in {result.seconds:.1f}s into "
-          f"{', '.join(result.collections.__dict__.values())}")
+    print(
+        f"replayed {result.messages} messages ({result.jobs_changed} job changes) in {result.seconds:.1f}s into "
+        f"{', '.join(result.collections.__dict__.values())}"
+    )
 
 
 def main() -> None:

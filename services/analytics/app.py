@@ -23,18 +23,26 @@ PROJECTED = (JobRequested, JobStarted, JobFinished, JobProgressed)
 def make_sinks(settings: AnalyticsSettings) -> list[Sink]:
     sinks: list[Sink] = [LogSink()]
     if settings.alert_webhook_url:
-        sinks.append(WebhookSink(
-            settings.alert_webhook_url, settings.alert_webhook_attempts,
-            settings.alert_webhook_backoff_seconds, settings.alert_webhook_timeout_seconds,
-        ))
+        sinks.append(
+            WebhookSink(
+                settings.alert_webhook_url,
+                settings.alert_webhook_attempts,
+                settings.alert_webhook_backoff_seconds,
+                settings.alert_webhook_timeout_seconds,
+            )
+        )
     return sinks
 
 
 def build_app(settings: AnalyticsSettings) -> faust.App:
     app = faust_app(topics.APP_ANALYTICS, settings, settings.data_dir)
     job_topics = app.topic(
-        topics.JOB_REQUESTED, topics.JOB_STARTED, topics.JOB_FINISHED, topics.JOB_EVENTS,
-        value_serializer="raw", key_serializer="raw",
+        topics.JOB_REQUESTED,
+        topics.JOB_STARTED,
+        topics.JOB_FINISHED,
+        topics.JOB_EVENTS,
+        value_serializer="raw",
+        key_serializer="raw",
     )
     alerts_topic = app.topic(topics.ALERTS, value_serializer="raw", key_serializer="raw")
     dead_letters = app.topic(topics.DEAD_LETTER, value_serializer="raw", key_serializer="raw")
@@ -50,8 +58,11 @@ def build_app(settings: AnalyticsSettings) -> faust.App:
     async def open_projection() -> None:
         metrics.serve(settings.metrics_port, "analytics")
         pipeline = Pipeline(
-            mongo.connect(settings, "jobstream-analytics"), CostSettings(), settings.instance,
-            cache_size=settings.cache_size, publish_alerts=publish_alerts,
+            mongo.connect(settings, "jobstream-analytics"),
+            CostSettings(),
+            settings.instance,
+            cache_size=settings.cache_size,
+            publish_alerts=publish_alerts,
         )
         await pipeline.start()
         state["jobs"] = pipeline

@@ -138,14 +138,20 @@ def _apply_finished(doc: dict[str, Any], event: JobFinished) -> None:
     )
     entry = _attempt_entry(doc, event.attempt)
     entry.update(
-        outcome_fields, status=event.outcome, finished_at=event.occurred_at,
+        outcome_fields,
+        status=event.outcome,
+        finished_at=event.occurred_at,
         worker_id=event.worker_id or entry.get("worker_id"),
     )
     if event.spec is not None and not doc.get("labels"):
         # A job that ends without ever being requested (the scheduler fails a held job as
         # upstream_failed) is still found by its labels, e.g. among a schedule's executions.
-        doc.update(kind=event.spec.kind, job_name=event.spec.job_name or event.spec.definition_key,
-                   labels=event.spec.labels, priority=event.spec.priority)
+        doc.update(
+            kind=event.spec.kind,
+            job_name=event.spec.job_name or event.spec.definition_key,
+            labels=event.spec.labels,
+            priority=event.spec.priority,
+        )
     if not _is_newer(doc, event):
         return
     if doc["status"] in TERMINAL_STATUSES and event.attempt <= doc["attempt"]:

@@ -79,7 +79,11 @@ class StatsStore:
         """`$inc` each document by its delta unless it has taken this batch already; returns how many did."""
         guard = f"applied.{self._instance}"
         operations = [
-            UpdateOne({"_id": target, guard: {"$ne": batch}}, {"$inc": fields, "$set": {guard: batch, "sk": target}}, upsert=True)
+            UpdateOne(
+                {"_id": target, guard: {"$ne": batch}},
+                {"$inc": fields, "$set": {guard: batch, "sk": target}},
+                upsert=True,
+            )
             for target, fields in total.items()
             if fields
         ]

@@ -108,6 +108,7 @@ def create_app(settings: ApiSettings) -> FastAPI:
         # Request spans cost about a third of the API's CPU per request; with tracing off they
         # would be made and dropped, so the instrumentation is only installed when spans go somewhere.
         FastAPIInstrumentor.instrument_app(app, excluded_urls="healthz,metrics")
-    app.add_middleware(BodySizeLimit, max_bytes=settings.max_body_bytes,
-                       overrides={videos_v1.UPLOAD_PATH: settings.video_max_bytes})
+    app.add_middleware(
+        BodySizeLimit, max_bytes=settings.max_body_bytes, overrides={videos_v1.UPLOAD_PATH: settings.video_max_bytes}
+    )
     return app

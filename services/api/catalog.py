@@ -62,12 +62,20 @@ class DefinitionCatalog:
             return False
         self._published[key] = registered
         if self._builtins.get(*key) is None:
-            self.registry.register(JobDefinition(
-                key=registered.key, version=registered.version, run=_runs_elsewhere, params=_AnyParams,
-                default_max_attempts=registered.default_max_attempts, timeout_seconds=registered.timeout_seconds,
-                concurrency_limit=registered.concurrency_limit, capability=registered.capability,
-                retry=registered.retry, description=registered.description,
-            ))
+            self.registry.register(
+                JobDefinition(
+                    key=registered.key,
+                    version=registered.version,
+                    run=_runs_elsewhere,
+                    params=_AnyParams,
+                    default_max_attempts=registered.default_max_attempts,
+                    timeout_seconds=registered.timeout_seconds,
+                    concurrency_limit=registered.concurrency_limit,
+                    capability=registered.capability,
+                    retry=registered.retry,
+                    description=registered.description,
+                )
+            )
         return True
 
     def listing(self) -> list[dict[str, Any]]:
@@ -97,8 +105,10 @@ class DefinitionCatalog:
         for registered in restored:
             self.apply(registered)
         if self._producer is not None and restored:
-            deliveries = [await kafka.publish(self._producer, topics.DEFINITIONS, registered, key=registered.ref)
-                          for registered in restored]
+            deliveries = [
+                await kafka.publish(self._producer, topics.DEFINITIONS, registered, key=registered.ref)
+                for registered in restored
+            ]
             for delivery in deliveries:
                 await delivery
         log.info("restored %d registered definitions", len(restored))

@@ -55,12 +55,16 @@ class DeadLetters:
         budget = max_attempts or (original.max_attempts if original else 1)
         if last + budget > MAX_ATTEMPTS:
             raise ApiError(
-                409, "attempts_exhausted",
+                409,
+                "attempts_exhausted",
                 f"job {job_id} has used {last} attempts; at most {MAX_ATTEMPTS - last} more can be given",
                 jobId=job_id,
             )
         request = JobRequested(
-            job_id=job_id, attempt=last + 1, producer=PRODUCER, reason="dlq_retry",
+            job_id=job_id,
+            attempt=last + 1,
+            producer=PRODUCER,
+            reason="dlq_retry",
             spec=spec.model_copy(update={"max_attempts": last + budget}),
         )
         try:
@@ -77,7 +81,20 @@ class DeadLetters:
             return JobSpec.model_validate(lease["spec"])
         if original is not None:
             return original
-        fields = ("kind", "job_name", "program", "args", "command", "url", "definition_key", "definition_version",
-                  "params", "priority", "capability", "labels", "timeout_seconds")
+        fields = (
+            "kind",
+            "job_name",
+            "program",
+            "args",
+            "command",
+            "url",
+            "definition_key",
+            "definition_version",
+            "params",
+            "priority",
+            "capability",
+            "labels",
+            "timeout_seconds",
+        )
         known = {name: document[name] for name in fields if document.get(name) is not None}
         return JobSpec.model_validate({**known, "max_attempts": document.get("max_attempts") or 1})

@@ -50,8 +50,13 @@ class BodySizeLimit:
     async def _refuse(self, send: Send, limit: int) -> None:
         body: dict[str, Any] = error_body("payload_too_large", f"request body exceeds {limit} bytes")
         payload = json.dumps(body).encode()
-        await send({"type": "http.response.start", "status": 413,
-                    "headers": [(b"content-type", b"application/json"), (b"content-length", str(len(payload)).encode())]})
+        await send(
+            {
+                "type": "http.response.start",
+                "status": 413,
+                "headers": [(b"content-type", b"application/json"), (b"content-length", str(len(payload)).encode())],
+            }
+        )
         await send({"type": "http.response.body", "body": payload})
 
 

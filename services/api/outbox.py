@@ -63,7 +63,9 @@ class Outbox:
         except BulkWriteError as error:
             for write_error in error.details["writeErrors"]:
                 duplicate = write_error["code"] == DUPLICATE_KEY
-                failures[write_error["index"]] = DuplicateRequest() if duplicate else RuntimeError(write_error["errmsg"])
+                failures[write_error["index"]] = (
+                    DuplicateRequest() if duplicate else RuntimeError(write_error["errmsg"])
+                )
         except Exception as error:  # database down: every waiter gets the error, nothing is half-done
             log.warning("outbox write failed: %s", error)
             failures = {index: error for index in range(len(batch))}

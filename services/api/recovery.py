@@ -37,17 +37,22 @@ def recovered_request(request_doc: dict[str, Any], state: dict[str, Any] | None)
     attempt = max(1, state.get("attempt") or 1)
     if attempt == 1:
         return original
-    return original.model_copy(update={
-        "attempt": attempt,
-        "reason": "recovered",
-        # Deterministic, so restarting twice does not add a second event to the job's history.
-        "event_id": uuid.uuid5(uuid.NAMESPACE_URL, f"jobstream:recovered:{original.job_id}:{attempt}"),
-    })
+    return original.model_copy(
+        update={
+            "attempt": attempt,
+            "reason": "recovered",
+            # Deterministic, so restarting twice does not add a second event to the job's history.
+            "event_id": uuid.uuid5(uuid.NAMESPACE_URL, f"jobstream:recovered:{original.job_id}:{attempt}"),
+        }
+    )
 
 
 class RequestRecovery:
     def __init__(
-        self, requests: AsyncIOMotorCollection, jobs: AsyncIOMotorCollection, producer: AIOKafkaProducer,
+        self,
+        requests: AsyncIOMotorCollection,
+        jobs: AsyncIOMotorCollection,
+        producer: AIOKafkaProducer,
         window_hours: float,
     ) -> None:
         self._requests = requests

@@ -25,8 +25,12 @@ def retry_policy(body: JobCreate, base: RetryPolicy) -> RetryPolicy:
     given = body.retryPolicy.model_dump(exclude_unset=True)
     policy = base.model_copy(update={_FIELD_NAMES[name]: value for name, value in given.items()})
     if policy.max_seconds < policy.base_seconds:
-        raise ApiError(422, "validation_error", "retryPolicy.maxSeconds: must be >= baseSeconds",
-                       details=[{"field": "retryPolicy.maxSeconds", "message": "must be >= baseSeconds"}])
+        raise ApiError(
+            422,
+            "validation_error",
+            "retryPolicy.maxSeconds: must be >= baseSeconds",
+            details=[{"field": "retryPolicy.maxSeconds", "message": "must be >= baseSeconds"}],
+        )
     return policy
 
 
@@ -34,7 +38,9 @@ def resolve_definition(registry: DefinitionRegistry, key: str, version: int | No
     definition = registry.get(key, version)
     if definition is None:
         raise ApiError(
-            404, "unknown_definition", f"no definition {key}@{version or 'latest'}",
+            404,
+            "unknown_definition",
+            f"no definition {key}@{version or 'latest'}",
             knownVersions=registry.versions(key),
         )
     return definition
@@ -45,13 +51,18 @@ def validate_params(definition: JobDefinition, params: dict[str, Any]) -> None:
         definition.params.model_validate(params)
     except ValidationError as error:
         details = [
-            {"field": ".".join(["params", *(str(part) for part in item["loc"])]), "message": item["msg"],
-             "type": item["type"]}
+            {
+                "field": ".".join(["params", *(str(part) for part in item["loc"])]),
+                "message": item["msg"],
+                "type": item["type"],
+            }
             for item in error.errors()
         ]
         first = details[0]
         raise ApiError(
-            422, "validation_error", f"{first['field']}: {first['message']} (definition {definition.ref})",
+            422,
+            "validation_error",
+            f"{first['field']}: {first['message']} (definition {definition.ref})",
             details=details,
         ) from error
 
@@ -62,41 +73,75 @@ def spec_from_request(
     registry = registry or builtin_registry
     default_retry = default_retry or RetryPolicy()
     common: dict[str, Any] = dict(
-        priority=body.priority, timeout_seconds=body.timeoutSeconds, capability=body.capability,
-        labels=body.labels, job_name=body.jobName, retry=retry_policy(body, default_retry),
-        memory_threshold_bytes=body.memoryThresholdBytes, kill_on_memory_threshold=body.killOnMemoryThreshold,
+        priority=body.priority,
+        timeout_seconds=body.timeoutSeconds,
+        capability=body.capability,
+        labels=body.labels,
+        job_name=body.jobName,
+        retry=retry_policy(body, default_retry),
+        memory_threshold_bytes=body.memoryThresholdBytes,
+        kill_on_memory_threshold=body.killOnMemoryThreshold,
     )
     if body.definitionKey is not None:
         definition = resolve_definition(registry, body.definitionKey, body.definitionVersion)
         validate_params(definition, body.params)
         return JobSpec(
-            kind="python", definition_key=definition.key, definition_version=definition.version,
-            params=body.params, max_attempts=body.maxAttempts or definition.default_max_attempts,
-            **{**common, "timeout_seconds": body.timeoutSeconds or definition.timeout_seconds,
-               "capability": body.capability or definition.capability,
-               "retry": retry_policy(body, definition.retry or default_retry)},
+            kind="python",
+            definition_key=definition.key,
+            definition_version=definition.version,
+            params=body.params,
+            max_attempts=body.maxAttempts or definition.default_max_attempts,
+            **{
+                **common,
+                "timeout_seconds": body.timeoutSeconds or definition.timeout_seconds,
+                "capability": body.capability or definition.capability,
+                "retry": retry_policy(body, definition.retry or default_retry),
+            },
         )
     if body.kind == "native":
         if not body.program:
-            raise ApiError(422, "validation_error", "program: required for kind 'native'",
-                           details=[{"field": "program"}])
-        return JobSpec(kind="native", program=body.program, args=[str(a) for a in body.args],
-                       max_attempts=body.maxAttempts or 1, **common)
+            raise ApiError(
+                422, "validation_error", "program: required for kind 'native'", details=[{"field": "program"}]
+            )
+        return JobSpec(
+            kind="native",
+            program=body.program,
+            args=[str(a) for a in body.args],
+            max_attempts=body.maxAttempts or 1,
+            **common,
+        )
     if body.kind == "shell":
         if not body.command:
-            raise ApiError(422, "validation_error", "command: required for kind 'shell'",
-                           details=[{"field": "command"}])
-        return JobSpec(kind="shell", command=body.command, max_attempts=body.maxAttempts or 1,
-                       **{**common, "capability": body.capability or "shell"})
+            raise ApiError(
+                422, "validation_error", "command: required for kind 'shell'", details=[{"field": "command"}]
+            )
+        return JobSpec(
+            kind="shell",
+            command=body.command,
+            max_attempts=body.maxAttempts or 1,
+            **{**common, "capability": body.capability or "shell"},
+        )
     if body.kind == "http.post":
         if body.url is None:
             raise ApiError(422, "validation_error", "url: required for kind 'http.post'", details=[{"field": "url"}])
-        return JobSpec(kind="http.post", url=str(body.url), http_body=body.body, http_headers=body.headers,
-                       max_attempts=body.maxAttempts or 1, **{**common, "capability": body.capability or "http"})
+        return JobSpec(
+            kind="http.post",
+            url=str(body.url),
+            http_body=body.body,
+            http_headers=body.headers,
+            max_attempts=body.maxAttempts or 1,
+            **{**common, "capability": body.capability or "http"},
+        )
     if body.kind == "python":
-        raise ApiError(422, "validation_error", "definitionKey: required for a Python definition job",
-                       details=[{"field": "definitionKey"}])
+        raise ApiError(
+            422,
+            "validation_error",
+            "definitionKey: required for a Python definition job",
+            details=[{"field": "definitionKey"}],
+        )
     raise ApiError(
-        422, "validation_error", "give either definitionKey or kind (native, shell, http.post)",
+        422,
+        "validation_error",
+        "give either definitionKey or kind (native, shell, http.post)",
         details=[{"field": "definitionKey"}, {"field": "kind"}],
     )

@@ -36,8 +36,12 @@ class JobSubmitter:
         self._producer = producer
 
     async def submit(
-        self, spec: JobSpec, idempotency_key: str | None = None, body: Any = None,
-        not_before: datetime | None = None, depends_on: list[str] | None = None,
+        self,
+        spec: JobSpec,
+        idempotency_key: str | None = None,
+        body: Any = None,
+        not_before: datetime | None = None,
+        depends_on: list[str] | None = None,
     ) -> Accepted:
         job_id = new_job_id()
         event = JobRequested(job_id=job_id, spec=spec, producer=PRODUCER)
@@ -60,8 +64,13 @@ class JobSubmitter:
             raise ApiError(503, "unavailable", f"the job store is unavailable: {error}") from error
         if held:
             await self.publish_command(
-                JobDeferred(job_id=job_id, producer=PRODUCER, request=event, not_before=not_before,
-                            depends_on=list(depends_on or []))
+                JobDeferred(
+                    job_id=job_id,
+                    producer=PRODUCER,
+                    request=event,
+                    not_before=not_before,
+                    depends_on=list(depends_on or []),
+                )
             )
         else:
             await self.publish(event)
@@ -72,7 +81,9 @@ class JobSubmitter:
             await (await kafka.publish(self._producer, topics.JOB_CONTROL, command))
         except Exception as error:
             raise ApiError(
-                503, "unavailable", f"job {command.job_id} is stored but the broker did not take it: {error}",
+                503,
+                "unavailable",
+                f"job {command.job_id} is stored but the broker did not take it: {error}",
                 jobId=command.job_id,
             ) from error
 
@@ -82,7 +93,9 @@ class JobSubmitter:
             await delivery
         except Exception as error:
             raise ApiError(
-                503, "unavailable", f"job {event.job_id} is stored but the broker did not take it: {error}",
+                503,
+                "unavailable",
+                f"job {event.job_id} is stored but the broker did not take it: {error}",
                 jobId=event.job_id,
             ) from error
 
@@ -92,7 +105,9 @@ class JobSubmitter:
             raise ApiError(409, "conflict", "a request with this idempotency key is being processed; retry")
         if existing.get("fingerprint") != body_fingerprint:
             raise ApiError(
-                409, "idempotency_conflict",
-                "this idempotency key was used with a different request body", jobId=existing["_id"],
+                409,
+                "idempotency_conflict",
+                "this idempotency key was used with a different request body",
+                jobId=existing["_id"],
             )
         return Accepted(existing["_id"], created=False)

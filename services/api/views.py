@@ -4,18 +4,31 @@ from typing import Any
 
 from services.api.schemas import AttemptPublic, JobEventPublic, JobPublic, SeedJobListItem
 
-_SEED_STATUS = {"queued": "queued", "running": "running", "retrying": "retrying", "succeeded": "completed",
-                "cancelled": "cancelled", "failed": "failed", "dead_lettered": "failed"}
+_SEED_STATUS = {
+    "queued": "queued",
+    "running": "running",
+    "retrying": "retrying",
+    "succeeded": "completed",
+    "cancelled": "cancelled",
+    "failed": "failed",
+    "dead_lettered": "failed",
+}
 
 
 def job_public(doc: dict[str, Any]) -> JobPublic:
     attempts = [
         AttemptPublic(
-            attempt=entry["attempt"], status=entry.get("status"), workerId=entry.get("worker_id"),
-            startedAt=entry.get("started_at"), finishedAt=entry.get("finished_at"),
-            durationMs=entry.get("duration_ms"), exitCode=entry.get("exit_code"),
-            cpuPercent=entry.get("cpu_percent"), peakRssBytes=entry.get("peak_rss_bytes"),
-            httpStatus=entry.get("http_status"), error=entry.get("error"),
+            attempt=entry["attempt"],
+            status=entry.get("status"),
+            workerId=entry.get("worker_id"),
+            startedAt=entry.get("started_at"),
+            finishedAt=entry.get("finished_at"),
+            durationMs=entry.get("duration_ms"),
+            exitCode=entry.get("exit_code"),
+            cpuPercent=entry.get("cpu_percent"),
+            peakRssBytes=entry.get("peak_rss_bytes"),
+            httpStatus=entry.get("http_status"),
+            error=entry.get("error"),
         )
         for entry in doc.get("attempts", [])
     ]
@@ -77,7 +90,11 @@ def queued_from_request(request_doc: dict[str, Any]) -> dict[str, Any]:
 def event_public(entry: dict[str, Any]) -> JobEventPublic:
     data = {key: value for key, value in entry.items() if key not in ("event_id", "type", "attempt", "occurred_at")}
     return JobEventPublic(
-        eventId=entry["event_id"], type=entry["type"], attempt=entry["attempt"], occurredAt=entry["occurred_at"], data=data
+        eventId=entry["event_id"],
+        type=entry["type"],
+        attempt=entry["attempt"],
+        occurredAt=entry["occurred_at"],
+        data=data,
     )
 
 

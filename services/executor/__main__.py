@@ -35,7 +35,9 @@ async def serve(settings: ExecutorSettings) -> None:
     # Every executor must see every command, so the control topic is read outside the group.
     control = kafka.make_consumer(settings, topics.JOB_CONTROL, group_id=None, auto_offset_reset="latest")
     holder: dict[str, Executor] = {}
-    runners = Runners(settings, registry, lambda request, name, data: holder["executor"].emit_progress(request, name, data))
+    runners = Runners(
+        settings, registry, lambda request, name, data: holder["executor"].emit_progress(request, name, data)
+    )
     router = CapabilityRouter(settings, producer)
     await kafka.create_topics(settings.kafka_bootstrap, specs=router.topic_specs())
     slots = ConcurrencySlots(db, settings.worker_id, settings.lease_duration_seconds)
@@ -54,7 +56,12 @@ async def serve(settings: ExecutorSettings) -> None:
     await producer.start()
     await consumer.start()
     await control.start()
-    log.info("executor %s up: capabilities %s, %d slots", settings.worker_id, settings.capability_list(), settings.max_concurrent_executions)
+    log.info(
+        "executor %s up: capabilities %s, %d slots",
+        settings.worker_id,
+        settings.capability_list(),
+        settings.max_concurrent_executions,
+    )
 
     drain_requested = asyncio.Event()
 
@@ -94,7 +101,9 @@ async def serve(settings: ExecutorSettings) -> None:
     # A drain command waits for every running attempt (each has its own timeout); a signal waits
     # DRAIN_TIMEOUT_SECONDS, after which the registry orphans what is left.
     timeout = None if drained in done else DRAIN_TIMEOUT_SECONDS
-    log.info("draining: waiting %s for running attempts", "until they finish" if timeout is None else f"up to {timeout:.0f}s")
+    log.info(
+        "draining: waiting %s for running attempts", "until they finish" if timeout is None else f"up to {timeout:.0f}s"
+    )
     with contextlib.suppress(Exception):
         await kafka.publish(producer, topics.HEARTBEATS, heartbeat(settings, executor.running_job_ids(), "draining"))
     drain = asyncio.create_task(executor.drain(timeout))

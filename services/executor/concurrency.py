@@ -85,8 +85,12 @@ class ConcurrencySlots:
     async def _insert(self, slot: str, ref: str, holder: str) -> bool:
         now = datetime.now(UTC)
         document: dict[str, Any] = {
-            "_id": slot, "definition": ref, "holder": holder, "worker_id": self._worker_id,
-            "acquired_at": now, "expires_at": now + self._lease,
+            "_id": slot,
+            "definition": ref,
+            "holder": holder,
+            "worker_id": self._worker_id,
+            "acquired_at": now,
+            "expires_at": now + self._lease,
         }
         try:
             await self._slots.insert_one(document)

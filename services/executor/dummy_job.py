@@ -24,7 +24,7 @@ def main(argv: list[str]) -> int:
     job_name, args = (argv[0] if argv else "dummy"), argv[1:]
     duration = float(option(args, "duration_ms", "200")) / 1000
     memory = bytearray(int(float(option(args, "memory_mb", "5")) * 1024 * 1024))
-    memory[:: 4096] = b"x" * len(memory[:: 4096])  # touch every page so it counts as resident
+    memory[::4096] = b"x" * len(memory[::4096])  # touch every page so it counts as resident
     print(f"{job_name}: working {duration:.2f}s with {len(memory) // 1024**2} MB, args={args!r}", flush=True)
     deadline = time.monotonic() + duration
     while time.monotonic() < deadline:

@@ -83,7 +83,12 @@ class NativeProcess:
         del self._tail[:-OUTPUT_TAIL_BYTES]
 
     async def wait(
-        self, timeout: float | None, memory_threshold: int | None, kill_on_memory: bool, sample_interval: float, grace: float
+        self,
+        timeout: float | None,
+        memory_threshold: int | None,
+        kill_on_memory: bool,
+        sample_interval: float,
+        grace: float,
     ) -> ProcessResult:
         assert self._popen is not None
         peak = 0

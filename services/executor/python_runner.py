@@ -73,8 +73,14 @@ class PythonRunner:
             await self._emit_event(request, name, data)
 
         ctx = JobContext(
-            job_id=request.job_id, attempt=request.attempt, worker_id=self._worker_id, abort=abort,
-            emit_event=emit, logger=logging.getLogger(f"job.{definition.key}"), run_cpu=self._cpu.run, params=params,
+            job_id=request.job_id,
+            attempt=request.attempt,
+            worker_id=self._worker_id,
+            abort=abort,
+            emit_event=emit,
+            logger=logging.getLogger(f"job.{definition.key}"),
+            run_cpu=self._cpu.run,
+            params=params,
         )
         await self._hook(definition, "on_start", ctx)
         result = await self._run_body(definition, params, ctx, spec.timeout_seconds, grace_seconds)
@@ -84,7 +90,12 @@ class PythonRunner:
         return result
 
     async def _run_body(
-        self, definition: JobDefinition, params: Any, ctx: JobContext, timeout: float | None, grace: float  # noqa: ASYNC109
+        self,
+        definition: JobDefinition,
+        params: Any,
+        ctx: JobContext,
+        timeout: float | None,
+        grace: float,  # noqa: ASYNC109
     ) -> AttemptResult:
         started = time.monotonic()
         task = asyncio.ensure_future(definition.run(params, ctx))
@@ -107,8 +118,10 @@ class PythonRunner:
         error = task.exception()
         if error is not None:
             return AttemptResult(
-                "failed", retryable=getattr(error, "retryable", True),
-                error=f"{type(error).__name__}: {error}", duration_ms=_ms_since(started),
+                "failed",
+                retryable=getattr(error, "retryable", True),
+                error=f"{type(error).__name__}: {error}",
+                duration_ms=_ms_since(started),
             )
         return AttemptResult("succeeded", result=task.result(), duration_ms=_ms_since(started))
 

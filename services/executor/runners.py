@@ -38,9 +38,7 @@ class AttemptControl:
 
 
 class Runners:
-    def __init__(
-        self, settings: ExecutorSettings, definitions: DefinitionRegistry, emit_event: EmitEvent
-    ) -> None:
+    def __init__(self, settings: ExecutorSettings, definitions: DefinitionRegistry, emit_event: EmitEvent) -> None:
         self._settings = settings
         self._definitions = definitions
         self._http: aiohttp.ClientSession | None = None

@@ -16,7 +16,7 @@ def parse_bytes(text: str | int) -> int:
         return text
     value = text.strip().upper()
     number = value.rstrip("KMGB")
-    unit = value[len(number):]
+    unit = value[len(number) :]
     if unit not in _UNITS or not number:
         raise ValueError(f"not a size: {text!r} (use e.g. 40MB, 512KB, 1GB)")
     return int(float(number) * _UNITS[unit])

@@ -130,10 +130,17 @@ class Executor:
             return
         if self._router is not None and not self._router.accepts(request):
             offset = message.offset
-            await self._router.forward(request, message.value, message.headers,
-                                       lambda: self._offsets.done(partition, offset))
+            await self._router.forward(
+                request, message.value, message.headers, lambda: self._offsets.done(partition, offset)
+            )
             return
-        item = Pending((-request.spec.priority, next(self._order)), request, partition, message.offset, tuple(message.headers or ()))
+        item = Pending(
+            (-request.spec.priority, next(self._order)),
+            request,
+            partition,
+            message.offset,
+            tuple(message.headers or ()),
+        )
         heapq.heappush(self._heap, item)
 
     async def _on_revoked(self, revoked: set[TopicPartition]) -> None:

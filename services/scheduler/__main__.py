@@ -87,18 +87,25 @@ async def serve(settings: SchedulerSettings) -> None:
     producer = kafka.make_producer(settings, "jobstream-scheduler", compression_type=compression)
     consumer = kafka.make_consumer(settings, topics.JOB_FINISHED, topics.JOB_CONTROL, group_id=topics.GROUP_SCHEDULER)
     schedule_consumer = kafka.make_consumer(
-        settings, group_id=topics.GROUP_SCHEDULER_CRON, session_timeout_ms=settings.cron_session_timeout_ms,
+        settings,
+        group_id=topics.GROUP_SCHEDULER_CRON,
+        session_timeout_ms=settings.cron_session_timeout_ms,
         heartbeat_interval_ms=settings.cron_heartbeat_interval_ms,
     )
     scheduler = AsyncIOScheduler(timezone="UTC")
     timers = Timers(db, producer, scheduler)
     control_partitions = next(spec.partitions for spec in topics.TOPICS if spec.name == topics.JOB_CONTROL)
     held = HeldJobs(
-        db, producer, lambda partition: TopicPartition(topics.JOB_CONTROL, partition) in consumer.assignment(),
+        db,
+        producer,
+        lambda partition: TopicPartition(topics.JOB_CONTROL, partition) in consumer.assignment(),
         control_partitions,
     )
     cron = CronScheduler(
-        ScheduleStore(db, instance), Firer(producer), settings.misfire_grace_seconds, settings.tick_lead_seconds,
+        ScheduleStore(db, instance),
+        Firer(producer),
+        settings.misfire_grace_seconds,
+        settings.tick_lead_seconds,
         held=held,
     )
 

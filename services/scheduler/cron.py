@@ -33,7 +33,11 @@ TICK_JOB_ID = "cron-tick"
 
 class CronScheduler:
     def __init__(
-        self, store: ScheduleStore, firer: Firer, grace_seconds: float = 2.0, lead_seconds: float = 0.5,
+        self,
+        store: ScheduleStore,
+        firer: Firer,
+        grace_seconds: float = 2.0,
+        lead_seconds: float = 0.5,
         held: HeldJobs | None = None,
     ) -> None:
         self._store = store
@@ -124,7 +128,11 @@ class CronScheduler:
             self._forget(event.schedule_id)
 
     def _install(
-        self, schedule: Schedule, partition: int, previous: Schedule | None = None, now: float | None = None,
+        self,
+        schedule: Schedule,
+        partition: int,
+        previous: Schedule | None = None,
+        now: float | None = None,
         decided: dict[tuple, Catchup] | None = None,
     ) -> list[float]:
         """Plan a schedule; returns the past slots its misfire policy fires now."""
@@ -159,7 +167,12 @@ class CronScheduler:
         catchup = (decided or {}).get(key)
         if catchup is None:
             catchup = slots_to_fire(
-                cron, schedule.misfire_policy, schedule.catch_up_limit, math.floor(floor), now, self._plan.horizon,
+                cron,
+                schedule.misfire_policy,
+                schedule.catch_up_limit,
+                math.floor(floor),
+                now,
+                self._plan.horizon,
                 self._grace,
             )
             if decided is not None:
@@ -167,8 +180,11 @@ class CronScheduler:
         self._plan.add(schedule_id, cron)
         if decided is None and (catchup.missed or catchup.dropped):
             log.warning(
-                "schedule %s: %d missed slots fire now (policy %s)%s", schedule_id, catchup.missed,
-                schedule.misfire_policy, "; older missed slots skipped" if catchup.dropped else "",
+                "schedule %s: %d missed slots fire now (policy %s)%s",
+                schedule_id,
+                catchup.missed,
+                schedule.misfire_policy,
+                "; older missed slots skipped" if catchup.dropped else "",
             )
         return catchup.slots
 

@@ -70,8 +70,13 @@ class Template:
 def template_for(schedule: Schedule) -> Template:
     labels = {**schedule.job.labels, LABEL_SCHEDULE: schedule.schedule_id, LABEL_SLOT: _TIME, LABEL_TRIGGER: "cron"}
     request = JobRequested(
-        job_id=_JOB, event_id=uuid.UUID(_EVENT), producer=PRODUCER, occurred_at=_TIME_VALUE,
-        submitted_at=_TIME_VALUE, reason="scheduled", spec=schedule.job.model_copy(update={"labels": labels}),
+        job_id=_JOB,
+        event_id=uuid.UUID(_EVENT),
+        producer=PRODUCER,
+        occurred_at=_TIME_VALUE,
+        submitted_at=_TIME_VALUE,
+        reason="scheduled",
+        spec=schedule.job.model_copy(update={"labels": labels}),
     )
     document = request.model_dump(mode="json")
     # The spec without its default values: a third of the bytes, the same spec once decoded.
@@ -147,7 +152,11 @@ class Firer:
             await asyncio.gather(*futures)
             log.debug(
                 "slot %.0f: %d fires in %d batches, ready %.0f ms before the slot, acked %.0f ms after sending",
-                slot, count, len(futures), (slot - prepared_at) * 1000, (time.time() - sent_at) * 1000,
+                slot,
+                count,
+                len(futures),
+                (slot - prepared_at) * 1000,
+                (time.time() - sent_at) * 1000,
             )
         except Exception:
             self.drift.failed += count

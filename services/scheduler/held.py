@@ -132,7 +132,12 @@ class HeldJobs:
     async def _finish(self, request: JobRequested, outcome: str, error: str) -> None:
         finished = JobFinished(
             event_id=uuid.uuid5(_NAMESPACE, f"{request.job_id}:{request.attempt}:{outcome}"),
-            job_id=request.job_id, attempt=request.attempt, producer=PRODUCER, outcome=outcome,  # type: ignore[arg-type]
-            disposition=outcome, error=error, spec=request.spec,  # type: ignore[arg-type]
+            job_id=request.job_id,
+            attempt=request.attempt,
+            producer=PRODUCER,
+            outcome=outcome,  # type: ignore[arg-type]
+            disposition=outcome,
+            error=error,
+            spec=request.spec,  # type: ignore[arg-type]
         )
         await (await kafka.publish(self._producer, topics.JOB_FINISHED, finished))

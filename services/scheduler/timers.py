@@ -64,8 +64,12 @@ class Timers:
                 self._scheduler.remove_job(document["_id"])
             request = JobRequested.model_validate(document["request"])
             cancelled = JobFinished(
-                job_id=job_id, attempt=request.attempt, producer=PRODUCER, outcome="cancelled",
-                disposition="cancelled", error=f"cancelled while waiting to run: {reason}",
+                job_id=job_id,
+                attempt=request.attempt,
+                producer=PRODUCER,
+                outcome="cancelled",
+                disposition="cancelled",
+                error=f"cancelled while waiting to run: {reason}",
             )
             await (await kafka.publish(self._producer, topics.JOB_FINISHED, cancelled))
             await self._timers.delete_one({"_id": document["_id"]})
@@ -74,8 +78,13 @@ class Timers:
 
     def _arm(self, document: dict[str, Any]) -> None:
         self._scheduler.add_job(
-            self._fire, trigger="date", run_date=document["due_at"], args=[document["_id"]],
-            id=document["_id"], replace_existing=True, misfire_grace_time=None,
+            self._fire,
+            trigger="date",
+            run_date=document["due_at"],
+            args=[document["_id"]],
+            id=document["_id"],
+            replace_existing=True,
+            misfire_grace_time=None,
         )
 
     async def _fire(self, timer_id: str) -> None:

@@ -15,7 +15,9 @@ def main() -> None:
     setup_logging("worker-registry", settings.log_level)
     setup_tracing("worker-registry", settings.tracing_exporter, settings.tracing_file)
     metrics.serve(settings.metrics_port, "worker-registry")
-    worker = faust.Worker(build_app(settings, WorkerTiming()), loglevel=settings.log_level, quiet=True, redirect_stdouts=False)
+    worker = faust.Worker(
+        build_app(settings, WorkerTiming()), loglevel=settings.log_level, quiet=True, redirect_stdouts=False
+    )
     worker.execute_from_commandline()
 
 

@@ -11,8 +11,14 @@ class GreetParams(BaseModel):
 
 
 @registry.define(
-    "greet", version=2, params=GreetParams, default_max_attempts=4, timeout_seconds=90, concurrency_limit=3,
-    retry=RetryPolicy(base_seconds=2, max_seconds=30, factor=3, jitter=0.1), description="says hello",
+    "greet",
+    version=2,
+    params=GreetParams,
+    default_max_attempts=4,
+    timeout_seconds=90,
+    concurrency_limit=3,
+    retry=RetryPolicy(base_seconds=2, max_seconds=30, factor=3, jitter=0.1),
+    description="says hello",
 )
 async def greet(params: GreetParams, ctx: JobContext) -> str:
     return f"hello {params.name}"

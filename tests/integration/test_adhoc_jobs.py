@@ -48,7 +48,9 @@ def test_memory_above_threshold_is_recorded(running_stack: StackUnderTest) -> No
 
 def test_failing_job_is_retried_then_fails(running_stack: StackUnderTest) -> None:
     # Given a job that always exits 3, and DEFAULT_MAX_RETRIES=1 (seed 000's default)
-    job_id = running_stack.http.post("/jobs", json={"jobName": "always-fails", "arguments": ["exit_code=3"]}).json()["jobId"]
+    job_id = running_stack.http.post("/jobs", json={"jobName": "always-fails", "arguments": ["exit_code=3"]}).json()[
+        "jobId"
+    ]
 
     # When it has run out of attempts
     job = running_stack.wait_status(job_id, {"dead_lettered", "failed"})
@@ -62,7 +64,9 @@ def test_failing_job_is_retried_then_fails(running_stack: StackUnderTest) -> Non
 
 def test_concurrent_jobs_run_at_the_same_time(running_stack: StackUnderTest) -> None:
     ids = [
-        running_stack.http.post("/jobs", json={"jobName": f"parallel-{n}", "arguments": ["duration_ms=1500", "fail_rate=0"]}).json()["jobId"]
+        running_stack.http.post(
+            "/jobs", json={"jobName": f"parallel-{n}", "arguments": ["duration_ms=1500", "fail_rate=0"]}
+        ).json()["jobId"]
         for n in range(4)
     ]
     jobs = [running_stack.wait_status(job_id, "succeeded") for job_id in ids]
@@ -105,7 +109,9 @@ def test_v1_list_filters_by_status_and_pages(running_stack: StackUnderTest) -> N
     first = running_stack.http.get("/v1/jobs", params={"status": "succeeded", "limit": 2}).json()
     assert first["count"] == 2 and first["nextCursor"]
     assert all(job["status"] == "succeeded" for job in first["data"])
-    second = running_stack.http.get("/v1/jobs", params={"status": "succeeded", "limit": 2, "cursor": first["nextCursor"]}).json()
+    second = running_stack.http.get(
+        "/v1/jobs", params={"status": "succeeded", "limit": 2, "cursor": first["nextCursor"]}
+    ).json()
     first_ids = {job["jobId"] for job in first["data"]}
     assert not first_ids & {job["jobId"] for job in second["data"]}
     # Newest first: the three jobs just made lead the list, in reverse order of submission.
@@ -148,11 +154,15 @@ def test_batch_with_one_bad_job_is_rejected_whole(running_stack: StackUnderTest)
 
 def test_process_over_its_memory_threshold_is_killed_when_asked(running_stack: StackUnderTest) -> None:
     # Given a job that would hold 200 MB for 20 s, with a 64 MB threshold that kills
-    job_id = running_stack.submit({
-        "kind": "native", "program": sys.executable,
-        "args": [str(DUMMY_JOB), "greedy", "memory_mb=200", "duration_ms=20000", "fail_rate=0"],
-        "memoryThresholdBytes": 64 * 1024 * 1024, "killOnMemoryThreshold": True,
-    })
+    job_id = running_stack.submit(
+        {
+            "kind": "native",
+            "program": sys.executable,
+            "args": [str(DUMMY_JOB), "greedy", "memory_mb=200", "duration_ms=20000", "fail_rate=0"],
+            "memoryThresholdBytes": 64 * 1024 * 1024,
+            "killOnMemoryThreshold": True,
+        }
+    )
     # Then it is stopped long before its 20 s are up, and the run says why
     job = running_stack.wait_status(job_id, {"failed", "dead_lettered"}, timeout=30)
     assert job["memoryExceeded"] is True

@@ -14,8 +14,10 @@ SECOND_WORKER = "limit-test-b"
 
 
 def max_overlap(intervals: list[tuple[datetime, datetime]]) -> int:
-    points = sorted([(start, 1) for start, _ in intervals] + [(end, -1) for _, end in intervals],
-                    key=lambda point: (point[0], point[1]))
+    points = sorted(
+        [(start, 1) for start, _ in intervals] + [(end, -1) for _, end in intervals],
+        key=lambda point: (point[0], point[1]),
+    )
     running = peak = 0
     for _, step in points:
         running += step
@@ -27,6 +29,7 @@ def max_overlap(intervals: list[tuple[datetime, datetime]]) -> int:
 def second_executor(running_stack: StackUnderTest) -> Iterator[ManagedProcess]:
     process = running_stack.stack.start_service("executor", env={"WORKER_ID": SECOND_WORKER}, instance="b")
     try:
+
         def ran_on_second() -> bool:
             job_id = running_stack.submit({"definitionKey": "noop"})
             return running_stack.wait_status(job_id, "succeeded")["workerId"] == SECOND_WORKER
@@ -63,9 +66,7 @@ def test_concurrency_limit_holds_across_two_executors(
     running_stack: StackUnderTest, second_executor: ManagedProcess
 ) -> None:
     # Given two executors, and 16 jobs of sleep.limited@1 (concurrencyLimit 2) spread over both
-    limited = [
-        running_stack.submit({"definitionKey": "sleep.limited", "params": {"seconds": 0.5}}) for _ in range(16)
-    ]
+    limited = [running_stack.submit({"definitionKey": "sleep.limited", "params": {"seconds": 0.5}}) for _ in range(16)]
     jobs = [running_stack.wait_status(job_id, "succeeded", timeout=120) for job_id in limited]
 
     # Then both executors ran some, and never more than two ran at once

@@ -22,7 +22,9 @@ def events_named(running_stack: StackUnderTest, job_id: str, prefix: str = "") -
         ({"definitionKey": "process.batch", "params": {"items": [1], "batchSize": 0}}, "params.batchSize"),
     ],
 )
-def test_params_failing_the_schema_are_a_422_naming_the_field(running_stack: StackUnderTest, body: dict, field: str) -> None:
+def test_params_failing_the_schema_are_a_422_naming_the_field(
+    running_stack: StackUnderTest, body: dict, field: str
+) -> None:
     response = running_stack.http.post("/v1/jobs", json=body)
     assert response.status_code == 422, response.text
     error = response.json()["error"]
@@ -44,8 +46,10 @@ def test_unknown_version_lists_the_known_ones(running_stack: StackUnderTest) -> 
         ({"operation": "product", "numbers": [2, 3, 7]}, {"product": 42}),
         ({"operation": "product", "numbers": [10**12, 10**12]}, {"product": str(10**24)}),
         ({"operation": "fibonacci", "numbers": [10, 25]}, {"fibonacci": {"10": 55, "25": 75025}}),
-        ({"operation": "prime", "numbers": [97, 100]},
-         {"prime": {"97": {"isPrime": True, "primesUpTo": 25}, "100": {"isPrime": False, "primesUpTo": 25}}}),
+        (
+            {"operation": "prime", "numbers": [97, 100]},
+            {"prime": {"97": {"isPrime": True, "primesUpTo": 25}, "100": {"isPrime": False, "primesUpTo": 25}}},
+        ),
     ],
 )
 def test_compute_math(running_stack: StackUnderTest, params: dict, expected: dict) -> None:
@@ -56,7 +60,9 @@ def test_compute_math(running_stack: StackUnderTest, params: dict, expected: dic
 
 def test_cpu_bound_job_does_not_stall_the_executor(running_stack: StackUnderTest) -> None:
     # Given a recursive fibonacci(37) (seconds of CPU) computing in the executor's process pool
-    slow = running_stack.submit({"definitionKey": "compute.math", "params": {"operation": "fibonacci", "numbers": [37]}})
+    slow = running_stack.submit(
+        {"definitionKey": "compute.math", "params": {"operation": "fibonacci", "numbers": [37]}}
+    )
     running_stack.wait_status(slow, "running")
     # When quick jobs arrive meanwhile
     quick = [running_stack.submit({"definitionKey": "echo", "params": {"message": str(n)}}) for n in range(3)]
@@ -68,7 +74,10 @@ def test_cpu_bound_job_does_not_stall_the_executor(running_stack: StackUnderTest
 
 
 def test_process_data_aggregates_a_generated_dataset(running_stack: StackUnderTest) -> None:
-    body = {"definitionKey": "process.data", "params": {"dataset": "sales-2024", "operation": "aggregate", "size": 5000}}
+    body = {
+        "definitionKey": "process.data",
+        "params": {"dataset": "sales-2024", "operation": "aggregate", "size": 5000},
+    }
     first = running_stack.wait_status(running_stack.submit(body), "succeeded")["result"]
     second = running_stack.wait_status(running_stack.submit(body), "succeeded")["result"]
     assert first["records"] == 5000
@@ -78,8 +87,12 @@ def test_process_data_aggregates_a_generated_dataset(running_stack: StackUnderTe
 
 def test_process_data_filters_inline_records(running_stack: StackUnderTest) -> None:
     records = [{"id": n, "amount": n * 10.0} for n in range(10)]
-    job_id = running_stack.submit({"definitionKey": "process.data", "params": {
-        "dataset": "inline", "operation": "filter", "records": records, "minAmount": 65}})
+    job_id = running_stack.submit(
+        {
+            "definitionKey": "process.data",
+            "params": {"dataset": "inline", "operation": "filter", "records": records, "minAmount": 65},
+        }
+    )
     result = running_stack.wait_status(job_id, "succeeded")["result"]
     assert result["matched"] == 3
     assert [record["id"] for record in result["sample"]] == [7, 8, 9]
@@ -107,8 +120,11 @@ def test_process_batch_reports_progress_per_batch(running_stack: StackUnderTest)
     job_id = running_stack.submit({"definitionKey": "process.batch", "params": {"items": items, "batchSize": 5}})
     job = running_stack.wait_status(job_id, "succeeded")
     assert job["result"]["processed"] == 12 and job["result"]["batches"] == 3
-    progress = wait_for(lambda: (found := events_named(running_stack, job_id, "progress")) and len(found) == 3 and found,
-                        15, what="three progress events")
+    progress = wait_for(
+        lambda: (found := events_named(running_stack, job_id, "progress")) and len(found) == 3 and found,
+        15,
+        what="three progress events",
+    )
     assert [event["data"]["processed"] for event in progress] == [5, 10, 12]
     assert progress[-1]["data"]["percent"] == 100.0
 
@@ -116,19 +132,27 @@ def test_process_batch_reports_progress_per_batch(running_stack: StackUnderTest)
 def test_hooks_run_around_a_successful_job(running_stack: StackUnderTest) -> None:
     job_id = running_stack.submit({"definitionKey": "hooked", "params": {}})
     running_stack.wait_status(job_id, "succeeded")
-    hooks = wait_for(lambda: (found := events_named(running_stack, job_id, "hook.")) and len(found) == 3 and found,
-                     15, what="three hook events")
+    hooks = wait_for(
+        lambda: (found := events_named(running_stack, job_id, "hook.")) and len(found) == 3 and found,
+        15,
+        what="three hook events",
+    )
     assert [event["name"] for event in hooks] == ["hook.onStart", "hook.onSuccess", "hook.onEnd"]
 
 
 def test_a_raising_hook_is_recorded_and_the_executor_carries_on(running_stack: StackUnderTest) -> None:
     # Given a failing job whose onStart and onFail hooks raise
-    job_id = running_stack.submit({"definitionKey": "hooked", "params": {"fail": True, "raiseIn": ["onStart", "onFail"]}})
+    job_id = running_stack.submit(
+        {"definitionKey": "hooked", "params": {"fail": True, "raiseIn": ["onStart", "onFail"]}}
+    )
     job = running_stack.wait_status(job_id, {"failed", "dead_lettered"})
     # Then the job's own failure is what is reported, each hook failure is an event
     assert "asked to fail" in job["error"]
-    events = wait_for(lambda: (found := events_named(running_stack, job_id, "hook")) and len(found) == 5 and found,
-                      15, what="hook events")
+    events = wait_for(
+        lambda: (found := events_named(running_stack, job_id, "hook")) and len(found) == 5 and found,
+        15,
+        what="hook events",
+    )
     failures = [event["data"]["hook"] for event in events if event["name"] == "hook.failed"]
     assert failures == ["onStart", "onFail"]
     assert "onEnd" in [event["name"].removeprefix("hook.") for event in events]
@@ -138,10 +162,15 @@ def test_a_raising_hook_is_recorded_and_the_executor_carries_on(running_stack: S
 
 
 def test_timeout_ends_the_attempt_as_timed_out_then_retries(running_stack: StackUnderTest) -> None:
-    job_id = running_stack.submit({
-        "definitionKey": "sleep", "params": {"seconds": 60}, "timeoutSeconds": 0.5, "maxAttempts": 2,
-        "retryPolicy": {"baseSeconds": 0.2, "jitter": 0},
-    })
+    job_id = running_stack.submit(
+        {
+            "definitionKey": "sleep",
+            "params": {"seconds": 60},
+            "timeoutSeconds": 0.5,
+            "maxAttempts": 2,
+            "retryPolicy": {"baseSeconds": 0.2, "jitter": 0},
+        }
+    )
     job = running_stack.wait_status(job_id, "dead_lettered", timeout=60)
     assert [attempt["status"] for attempt in job["attempts"]] == ["timed_out", "timed_out"]
     assert all(attempt["durationMs"] < 30_000 for attempt in job["attempts"])

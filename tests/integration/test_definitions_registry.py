@@ -37,7 +37,9 @@ def test_register_definitions_publishes_a_users_module(running_stack: StackUnder
     completed = subprocess.run(
         [sys.executable, "-m", "infra.cli", "register-definitions", "--module", "tests.integration.custom_definitions"],
         env={**os.environ, "KAFKA_BOOTSTRAP": running_stack.stack.bootstrap},
-        capture_output=True, text=True, timeout=60,
+        capture_output=True,
+        text=True,
+        timeout=60,
     )
     assert completed.returncode == 0, completed.stderr
     assert "greet@2" in completed.stdout

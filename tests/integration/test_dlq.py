@@ -13,9 +13,13 @@ def in_dlq(running_stack: StackUnderTest, job_id: str) -> dict | None:
 
 def test_dead_lettered_job_is_listed_and_readable(running_stack: StackUnderTest) -> None:
     # Given failing@1 with two attempts
-    job_id = running_stack.submit({
-        "definitionKey": "failing", "maxAttempts": 2, "retryPolicy": {"baseSeconds": 0.2, "jitter": 0},
-    })
+    job_id = running_stack.submit(
+        {
+            "definitionKey": "failing",
+            "maxAttempts": 2,
+            "retryPolicy": {"baseSeconds": 0.2, "jitter": 0},
+        }
+    )
     running_stack.wait_status(job_id, "dead_lettered")
 
     # Then it is in the dead-letter queue with its attempts and last error
@@ -64,25 +68,35 @@ def test_retry_from_the_dlq_runs_the_job_again(running_stack: StackUnderTest, tm
 
 
 def test_retry_without_body_gives_the_original_attempts_again(running_stack: StackUnderTest) -> None:
-    job_id = running_stack.submit({
-        "definitionKey": "failing", "maxAttempts": 2, "retryPolicy": {"baseSeconds": 0.2, "jitter": 0},
-    })
+    job_id = running_stack.submit(
+        {
+            "definitionKey": "failing",
+            "maxAttempts": 2,
+            "retryPolicy": {"baseSeconds": 0.2, "jitter": 0},
+        }
+    )
     running_stack.wait_status(job_id, "dead_lettered")
     wait_for(lambda: in_dlq(running_stack, job_id), 30, what="the DLQ entry")
     response = running_stack.http.post(f"/v1/dlq/{job_id}/retry")
     assert response.status_code == 202
     assert response.json()["attempt"] == 3 and response.json()["maxAttempts"] == 4
     # It fails twice more and is back in the queue with four attempts
-    entry = wait_for(lambda: (found := in_dlq(running_stack, job_id)) and found["attempts"] == 4 and found, 60,
-                     what="the job back in the DLQ after four attempts")
+    entry = wait_for(
+        lambda: (found := in_dlq(running_stack, job_id)) and found["attempts"] == 4 and found,
+        60,
+        what="the job back in the DLQ after four attempts",
+    )
     assert [attempt["attempt"] for attempt in entry["history"]] == [1, 2, 3, 4]
 
 
 def test_dlq_bad_requests(running_stack: StackUnderTest) -> None:
     job_id = running_stack.submit({"definitionKey": "echo", "params": {"message": "fine"}})
     running_stack.wait_status(job_id, "succeeded")
-    for response in (running_stack.http.get(f"/v1/dlq/{job_id}"), running_stack.http.post(f"/v1/dlq/{job_id}/retry"),
-                     running_stack.http.get("/v1/dlq/no-such-job")):
+    for response in (
+        running_stack.http.get(f"/v1/dlq/{job_id}"),
+        running_stack.http.post(f"/v1/dlq/{job_id}/retry"),
+        running_stack.http.get("/v1/dlq/no-such-job"),
+    ):
         assert response.status_code == 404
         assert response.json()["error"]["code"] == "dlq_job_not_found"
     assert running_stack.http.get("/v1/dlq", params={"limit": 1001}).status_code == 422

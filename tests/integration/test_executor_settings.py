@@ -18,11 +18,19 @@ PIN = {"capability": f"worker.{WORKER}", "queueIfNoWorker": True}
 
 @pytest.fixture(scope="module")
 def small_executor(running_stack: StackUnderTest) -> Iterator[ManagedProcess]:
-    process = running_stack.stack.start_service("executor", instance="c", env={
-        "WORKER_ID": WORKER, "MAX_CONCURRENT_EXECUTIONS": "2", "CANCEL_GRACE_MS": "300",
-        "LEASE_DURATION_SECONDS": "3", "HEARTBEAT_INTERVAL_SECONDS": "1",
-    })
+    process = running_stack.stack.start_service(
+        "executor",
+        instance="c",
+        env={
+            "WORKER_ID": WORKER,
+            "MAX_CONCURRENT_EXECUTIONS": "2",
+            "CANCEL_GRACE_MS": "300",
+            "LEASE_DURATION_SECONDS": "3",
+            "HEARTBEAT_INTERVAL_SECONDS": "1",
+        },
+    )
     try:
+
         def runs_pinned_job() -> bool:
             job_id = running_stack.submit({"definitionKey": "noop", **PIN})
             return running_stack.wait_status(job_id, "succeeded")["workerId"] == WORKER
@@ -35,8 +43,7 @@ def small_executor(running_stack: StackUnderTest) -> Iterator[ManagedProcess]:
 
 
 def test_max_concurrent_executions(running_stack: StackUnderTest, small_executor: ManagedProcess) -> None:
-    ids = [running_stack.submit({"definitionKey": "sleep", "params": {"seconds": 0.5}, **PIN})
-           for _ in range(6)]
+    ids = [running_stack.submit({"definitionKey": "sleep", "params": {"seconds": 0.5}, **PIN}) for _ in range(6)]
     jobs = [running_stack.wait_status(job_id, "succeeded") for job_id in ids]
     assert {job["workerId"] for job in jobs} == {WORKER}
     intervals = [(datetime.fromisoformat(j["startedAt"]), datetime.fromisoformat(j["finishedAt"])) for j in jobs]
@@ -57,8 +64,9 @@ def test_cancel_grace_then_sigkill(running_stack: StackUnderTest, small_executor
 
 def test_slots_of_a_killed_executor_expire(running_stack: StackUnderTest, small_executor: ManagedProcess) -> None:
     # Given the dedicated executor holding both slots of sleep.limited@1 (concurrencyLimit 2)
-    held = [running_stack.submit({"definitionKey": "sleep.limited", "params": {"seconds": 300}, **PIN})
-            for _ in range(2)]
+    held = [
+        running_stack.submit({"definitionKey": "sleep.limited", "params": {"seconds": 300}, **PIN}) for _ in range(2)
+    ]
     for job_id in held:
         running_stack.wait_status(job_id, "running")
     # When it is killed -9, so it never gives them back

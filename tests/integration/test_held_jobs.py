@@ -38,11 +38,14 @@ def test_dependent_job_runs_after_its_dependency_and_fails_when_it_fails(running
 
 
 def test_unknown_dependency_is_refused(running_stack: StackUnderTest) -> None:
-    response = running_stack.http.post("/v1/jobs", json={"kind": "native", "program": "/bin/true",
-                                                         "dependsOn": ["01a20000-0000-7000-8000-000000000000"]})
+    response = running_stack.http.post(
+        "/v1/jobs",
+        json={"kind": "native", "program": "/bin/true", "dependsOn": ["01a20000-0000-7000-8000-000000000000"]},
+    )
     assert response.status_code == 422 and response.json()["error"]["code"] == "unknown_dependency"
-    naive = running_stack.http.post("/v1/jobs", json={"kind": "native", "program": "/bin/true",
-                                                      "runAt": "2026-01-01T00:00:00"})
+    naive = running_stack.http.post(
+        "/v1/jobs", json={"kind": "native", "program": "/bin/true", "runAt": "2026-01-01T00:00:00"}
+    )
     assert naive.status_code == 422
 
 

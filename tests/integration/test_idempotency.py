@@ -22,10 +22,12 @@ def test_same_key_and_body_returns_the_same_job(running_stack: StackUnderTest) -
 
 def test_same_key_with_another_body_is_a_409(running_stack: StackUnderTest) -> None:
     key = f"k-{uuid.uuid4()}"
-    first = running_stack.http.post("/v1/jobs", json={"definitionKey": "echo", "params": {"message": "a"},
-                                                      "idempotencyKey": key})
-    other = running_stack.http.post("/v1/jobs", json={"definitionKey": "echo", "params": {"message": "b"},
-                                                      "idempotencyKey": key})
+    first = running_stack.http.post(
+        "/v1/jobs", json={"definitionKey": "echo", "params": {"message": "a"}, "idempotencyKey": key}
+    )
+    other = running_stack.http.post(
+        "/v1/jobs", json={"definitionKey": "echo", "params": {"message": "b"}, "idempotencyKey": key}
+    )
     assert first.status_code == 201
     assert other.status_code == 409
     assert other.json()["error"]["code"] == "idempotency_conflict"

@@ -54,7 +54,9 @@ def test_cancel_running_python_job_sets_its_abort_signal(running_stack: StackUnd
 
     def aborted_event() -> list[dict]:
         events = running_stack.http.get(f"/v1/jobs/{job_id}/events").json()["events"]
-        return [event for event in events if event["type"] == "job.progressed" and event["data"].get("name") == "aborted"]
+        return [
+            event for event in events if event["type"] == "job.progressed" and event["data"].get("name") == "aborted"
+        ]
 
     [event] = wait_for(aborted_event, 15, what="the job's own 'aborted' event")
     assert event["data"]["data"]["afterSeconds"] < 60
@@ -91,9 +93,13 @@ def test_cancel_unknown_job_is_a_404(running_stack: StackUnderTest) -> None:
 
 def test_cancel_while_waiting_for_a_retry(running_stack: StackUnderTest) -> None:
     # Given a failing job waiting 60 s before its second attempt
-    job_id = running_stack.submit({
-        "definitionKey": "failing", "maxAttempts": 3, "retryPolicy": {"baseSeconds": 60, "jitter": 0},
-    })
+    job_id = running_stack.submit(
+        {
+            "definitionKey": "failing",
+            "maxAttempts": 3,
+            "retryPolicy": {"baseSeconds": 60, "jitter": 0},
+        }
+    )
     running_stack.wait_status(job_id, "retrying")
     # When it is cancelled
     cancel(running_stack, job_id)

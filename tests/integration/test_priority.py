@@ -16,8 +16,10 @@ def submit_batch(running_stack: StackUnderTest, count: int, priority: int) -> li
 
 
 def started(running_stack: StackUnderTest, job_ids: list[str]) -> list[datetime]:
-    return [datetime.fromisoformat(running_stack.wait_status(job_id, "succeeded", timeout=120)["startedAt"])
-            for job_id in job_ids]
+    return [
+        datetime.fromisoformat(running_stack.wait_status(job_id, "succeeded", timeout=120)["startedAt"])
+        for job_id in job_ids
+    ]
 
 
 def test_high_priority_jobs_overtake_the_backlog(running_stack: StackUnderTest, busy_executor: list[str]) -> None:  # noqa: F811

@@ -24,7 +24,8 @@ async def _store_accepted_but_unpublished(mongo_url: str, request: JobRequested)
 def test_api_restart_republishes_jobs_that_never_reached_an_executor(running_stack: StackUnderTest) -> None:
     # Given a job the API accepted whose request never reached Kafka
     request = JobRequested(
-        job_id=new_job_id(), producer="api",
+        job_id=new_job_id(),
+        producer="api",
         spec=JobSpec(kind="python", definition_key="echo", definition_version=1, params={"message": "lost?"}),
     )
     asyncio.run(_store_accepted_but_unpublished(running_stack.stack.mongo_url, request))

@@ -36,13 +36,21 @@ def test_kill_9_of_the_owner_hands_its_schedules_over(running_stack: StackUnderT
     # Given a second scheduler process beside the stack's own
     first = next(p for p in stack.processes if p.name.startswith("scheduler") and p.alive())
     second = stack.start_service("scheduler", env={"SCHEDULER_INSTANCE_ID": "scheduler-b"}, instance="b")
-    wait_for(lambda: "scheduler-b" in owners().values() and len(set(owners().values())) == 2, timeout=90,
-             what="both schedulers to own partitions")
+    wait_for(
+        lambda: "scheduler-b" in owners().values() and len(set(owners().values())) == 2,
+        timeout=90,
+        what="both schedulers to own partitions",
+    )
 
     # And a schedule firing every second
-    schedule_id = running_stack.http.post("/v1/schedules", json={
-        "name": "failover", "cron": "* * * * * *", "job": {"definitionKey": "noop", "definitionVersion": 1},
-    }).json()["scheduleId"]
+    schedule_id = running_stack.http.post(
+        "/v1/schedules",
+        json={
+            "name": "failover",
+            "cron": "* * * * * *",
+            "job": {"definitionKey": "noop", "definitionVersion": 1},
+        },
+    ).json()["scheduleId"]
     wait_for(lambda: len(fired_seconds(running_stack, schedule_id)) >= 3, timeout=60, what="first fires")
     partition = partition_of(schedule_id)
     owner = owners()[partition]
@@ -63,7 +71,8 @@ def test_kill_9_of_the_owner_hands_its_schedules_over(running_stack: StackUnderT
     print(f"\nfailover: partition {partition} taken over {takeover:.1f} s after kill -9")
     resumed = wait_for(
         lambda: [s for s in fired_seconds(running_stack, schedule_id) if s > killed_at + takeover + 3],
-        timeout=60, what="fires after the takeover",
+        timeout=60,
+        what="fires after the takeover",
     )
     assert resumed
     running_stack.http.post(f"/v1/schedules/{schedule_id}/pause")

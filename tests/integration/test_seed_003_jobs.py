@@ -6,8 +6,15 @@ from tests.conftest import StackUnderTest, wait_for
 
 
 def create(running_stack: StackUnderTest, **body: object) -> dict:
-    payload = {"name": "job", "schedule": "0 3 * * *", "command": "script:/bin/true", "priority": "High",
-               "dependencies": [], "retryPolicy": 3, **body}
+    payload = {
+        "name": "job",
+        "schedule": "0 3 * * *",
+        "command": "script:/bin/true",
+        "priority": "High",
+        "dependencies": [],
+        "retryPolicy": 3,
+        **body,
+    }
     response = running_stack.http.post("/api/jobs", json=payload)
     assert response.status_code == 201, response.text
     return response.json()
@@ -24,8 +31,9 @@ def test_crud_and_command_types(running_stack: StackUnderTest) -> None:
     # Then it can be read, updated with seed 003's update body, filtered and deleted
     job_id = job["id"]
     assert running_stack.http.get(f"/api/jobs/{job_id}").json()["name"] == "Daily Report Generation"
-    updated = running_stack.http.put(f"/api/jobs/{job_id}", json={"schedule": "*/10 * * * *", "priority": "Medium",
-                                                                  "retryPolicy": 2})
+    updated = running_stack.http.put(
+        f"/api/jobs/{job_id}", json={"schedule": "*/10 * * * *", "priority": "Medium", "retryPolicy": 2}
+    )
     assert updated.status_code == 200, updated.text
     assert updated.json()["schedule"] == "*/10 * * * *" and updated.json()["priority"] == "Medium"
     listed = running_stack.http.get("/api/jobs", params={"priority": "Medium", "status": "pending"}).json()
@@ -36,8 +44,12 @@ def test_crud_and_command_types(running_stack: StackUnderTest) -> None:
 
 
 def test_bad_input(running_stack: StackUnderTest) -> None:
-    for body in ({"schedule": "0 25 * * *"}, {"priority": "Urgent"}, {"command": "script:"},
-                 {"dependencies": ["nope"]}):
+    for body in (
+        {"schedule": "0 25 * * *"},
+        {"priority": "Urgent"},
+        {"command": "script:"},
+        {"dependencies": ["nope"]},
+    ):
         payload = {"name": "x", "schedule": "0 3 * * *", "command": "ls -la", **body}
         response = running_stack.http.post("/api/jobs", json=payload)
         assert response.status_code == 422, (body, response.text)
@@ -48,8 +60,10 @@ def test_dependencies_cycles_and_delete_protection(running_stack: StackUnderTest
     second = create(running_stack, name="load", dependencies=[first])["id"]
     cycle = running_stack.http.put(f"/api/jobs/{first}", json={"dependencies": [second]})
     assert cycle.status_code == 422 and cycle.json()["error"]["code"] == "dependency_cycle"
-    assert f"{first} -> {second} -> {first}" in cycle.json()["error"]["message"] or \
-        f"{second} -> {first} -> {second}" in cycle.json()["error"]["message"]
+    assert (
+        f"{first} -> {second} -> {first}" in cycle.json()["error"]["message"]
+        or f"{second} -> {first} -> {second}" in cycle.json()["error"]["message"]
+    )
     refused = running_stack.http.delete(f"/api/jobs/{first}")
     assert refused.status_code == 409 and refused.json()["error"]["dependents"] == [second]
 
@@ -59,8 +73,10 @@ def test_execute_status_and_history(running_stack: StackUnderTest) -> None:
     executed = running_stack.http.post(f"/api/jobs/{job_id}/execute")
     assert executed.status_code == 202
     running_stack.wait_status(executed.json()["executionId"], "succeeded")
-    status = wait_for(lambda: (s := running_stack.http.get(f"/api/jobs/{job_id}/status").json())["status"] == "success"
-                      and s, what="status success")
+    status = wait_for(
+        lambda: (s := running_stack.http.get(f"/api/jobs/{job_id}/status").json())["status"] == "success" and s,
+        what="status success",
+    )
     assert status["totalRuns"] == 1 and status["successCount"] == 1 and status["successRate"] == 100
     history = running_stack.http.get(f"/api/jobs/{job_id}/history").json()
     assert [run["executionId"] for run in history["executions"]] == [executed.json()["executionId"]]
@@ -70,15 +86,19 @@ def test_execute_status_and_history(running_stack: StackUnderTest) -> None:
 def test_scheduled_dependencies_run_in_dependency_order(running_stack: StackUnderTest) -> None:
     # Given an upstream job taking 1.5 s every 4 seconds and a downstream job on the same schedule
     upstream = create(running_stack, name="upstream", schedule="*/4 * * * * *", command="sleep 1.5")["id"]
-    downstream = create(running_stack, name="downstream", schedule="*/4 * * * * *", command="script:/bin/true",
-                        dependencies=[upstream])["id"]
+    downstream = create(
+        running_stack, name="downstream", schedule="*/4 * * * * *", command="script:/bin/true", dependencies=[upstream]
+    )["id"]
 
     def runs(job_id: str) -> list[dict]:
         return running_stack.http.get(f"/api/jobs/{job_id}/history").json()["executions"]
 
     # When both have run a few slots
-    wait_for(lambda: len([r for r in runs(downstream) if r["status"] == "success"]) >= 2, timeout=90,
-             what="two downstream runs")
+    wait_for(
+        lambda: len([r for r in runs(downstream) if r["status"] == "success"]) >= 2,
+        timeout=90,
+        what="two downstream runs",
+    )
     for job_id in (downstream, upstream):
         running_stack.http.put(f"/api/jobs/{job_id}", json={"schedule": "0 3 1 1 *"})
 

@@ -15,10 +15,31 @@ pytestmark = pytest.mark.skipif(shutil.which("ffmpeg") is None, reason="ffmpeg i
 def clip(tmp_path_factory: pytest.TempPathFactory) -> bytes:
     path = tmp_path_factory.mktemp("video") / "clip.mp4"
     subprocess.run(
-        ["ffmpeg", "-hide_banner", "-loglevel", "error", "-y", "-f", "lavfi", "-i",
-         "testsrc=duration=2:size=640x360:rate=25", "-f", "lavfi", "-i", "sine=duration=2", "-shortest",
-         "-c:v", "libx264", "-preset", "ultrafast", "-crf", "5", str(path)],
-        check=True, timeout=60,
+        [
+            "ffmpeg",
+            "-hide_banner",
+            "-loglevel",
+            "error",
+            "-y",
+            "-f",
+            "lavfi",
+            "-i",
+            "testsrc=duration=2:size=640x360:rate=25",
+            "-f",
+            "lavfi",
+            "-i",
+            "sine=duration=2",
+            "-shortest",
+            "-c:v",
+            "libx264",
+            "-preset",
+            "ultrafast",
+            "-crf",
+            "5",
+            str(path),
+        ],
+        check=True,
+        timeout=60,
     )
     return path.read_bytes()
 
@@ -26,7 +47,10 @@ def clip(tmp_path_factory: pytest.TempPathFactory) -> bytes:
 def probe(path: Path) -> list[str]:
     output = subprocess.run(
         ["ffprobe", "-v", "error", "-show_entries", "stream=codec_name,height", "-of", "csv=p=0", str(path)],
-        check=True, capture_output=True, text=True, timeout=30,
+        check=True,
+        capture_output=True,
+        text=True,
+        timeout=30,
     ).stdout
     return sorted(line.strip().rstrip(",") for line in output.splitlines() if line.strip())
 
@@ -35,7 +59,8 @@ def test_upload_encode_and_download(running_stack: StackUnderTest, clip: bytes, 
     # Given a video upload larger than the API's ordinary body limit (64 KB in tests)
     assert len(clip) > 64 * 1024
     response = running_stack.http.post(
-        "/v1/videos/encode", files={"video": ("my clip.mp4", clip, "video/mp4")},
+        "/v1/videos/encode",
+        files={"video": ("my clip.mp4", clip, "video/mp4")},
         data={"format": "mp4", "quality": "720p", "priority": "10"},
     )
     assert response.status_code == 201, response.text
@@ -65,8 +90,9 @@ def test_upload_encode_and_download(running_stack: StackUnderTest, clip: bytes, 
 def test_video_endpoints_refuse_bad_requests(running_stack: StackUnderTest) -> None:
     empty = running_stack.http.post("/v1/videos/encode", files={"video": ("x.mp4", b"", "video/mp4")})
     assert empty.status_code == 422
-    bad_quality = running_stack.http.post("/v1/videos/encode", files={"video": ("x.mp4", b"abc", "video/mp4")},
-                                          data={"quality": "8k"})
+    bad_quality = running_stack.http.post(
+        "/v1/videos/encode", files={"video": ("x.mp4", b"abc", "video/mp4")}, data={"quality": "8k"}
+    )
     assert bad_quality.status_code == 422
     missing = running_stack.http.post("/v1/videos/encode", data={"quality": "720p"})
     assert missing.status_code == 422

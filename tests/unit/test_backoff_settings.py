@@ -52,6 +52,7 @@ def test_max_below_base_is_refused() -> None:
 
 
 def test_definition_defaults_fill_attempts_and_timeout() -> None:
-    spec = spec_from_request(JobCreate(definitionKey="compute.math", params={"operation": "sum", "numbers": [1]}),
-                             registry, DEFAULT)
+    spec = spec_from_request(
+        JobCreate(definitionKey="compute.math", params={"operation": "sum", "numbers": [1]}), registry, DEFAULT
+    )
     assert (spec.max_attempts, spec.timeout_seconds, spec.definition_version) == (2, 300, 1)

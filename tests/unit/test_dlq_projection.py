@@ -20,7 +20,6 @@ def test_ordinary_changes_write_nothing() -> None:
     assert dlq_operation(job("queued"), job("succeeded")) is None
 
 
-
 def test_a_late_event_refreshes_a_dead_lettered_entry() -> None:
     # job.requested (definition key) folded in after job.finished: the entry must get the key
     operation = dlq_operation(job("dead_lettered", 2), job("dead_lettered", 2, definition_key="failing"))

@@ -10,16 +10,27 @@ SPEC = JobSpec(kind="native", program="/bin/true", max_attempts=2)
 
 
 def requested(attempt: int = 1, reason: str = "submitted") -> JobRequested:
-    return JobRequested(job_id="j", attempt=attempt, producer="t", spec=SPEC, reason=reason, occurred_at=T0, submitted_at=T0)  # type: ignore[arg-type]
+    return JobRequested(
+        job_id="j", attempt=attempt, producer="t", spec=SPEC, reason=reason, occurred_at=T0, submitted_at=T0
+    )  # type: ignore[arg-type]
 
 
 def started(attempt: int = 1) -> JobStarted:
-    return JobStarted(job_id="j", attempt=attempt, producer="t", worker_id="w", occurred_at=T0 + timedelta(seconds=attempt))
+    return JobStarted(
+        job_id="j", attempt=attempt, producer="t", worker_id="w", occurred_at=T0 + timedelta(seconds=attempt)
+    )
 
 
 def finished(attempt: int = 1, outcome: str = "succeeded", disposition: str = "succeeded") -> JobFinished:
-    return JobFinished(job_id="j", attempt=attempt, producer="t", outcome=outcome, disposition=disposition,  # type: ignore[arg-type]
-                       exit_code=0 if outcome == "succeeded" else 1, occurred_at=T0 + timedelta(seconds=attempt, milliseconds=500))
+    return JobFinished(
+        job_id="j",
+        attempt=attempt,
+        producer="t",
+        outcome=outcome,
+        disposition=disposition,  # type: ignore[arg-type]
+        exit_code=0 if outcome == "succeeded" else 1,
+        occurred_at=T0 + timedelta(seconds=attempt, milliseconds=500),
+    )
 
 
 def fold(*events):
@@ -42,7 +53,11 @@ def test_in_order_lifecycle_ends_succeeded():
 
 def test_any_arrival_order_gives_the_same_state():
     in_order = fold(requested(), started(), finished())
-    for events in ([finished(), started(), requested()], [started(), finished(), requested()], [requested(), finished(), started()]):
+    for events in (
+        [finished(), started(), requested()],
+        [started(), finished(), requested()],
+        [requested(), finished(), started()],
+    ):
         shuffled = fold(*events)
         for key in ("status", "attempt", "exit_code", "started_at", "finished_at", "job_name", "submitted_at"):
             assert shuffled.get(key) == in_order.get(key), key
@@ -80,8 +95,11 @@ def test_dlq_retry_reopens_a_dead_lettered_job():
 
 def test_a_stale_start_never_changes_who_started_the_attempt_in_any_order():
     stale = JobStarted(job_id="j", attempt=1, producer="t", worker_id="stale", occurred_at=T0 + timedelta(hours=1))
-    orders = [[requested(), started(), finished(), stale], [stale, finished(), started(), requested()],
-              [finished(), stale, requested(), started()]]
+    orders = [
+        [requested(), started(), finished(), stale],
+        [stale, finished(), started(), requested()],
+        [finished(), stale, requested(), started()],
+    ]
     for events in orders:
         doc = fold(*events)
         assert doc["worker_id"] == "w" and doc["started_at"] == T0 + timedelta(seconds=1)
@@ -89,8 +107,16 @@ def test_a_stale_start_never_changes_who_started_the_attempt_in_any_order():
 
 
 def test_an_outcome_that_carries_its_start_time_is_complete_before_the_start_event_arrives():
-    outcome = JobFinished(job_id="j", attempt=1, producer="t", outcome="succeeded", disposition="succeeded",
-                          worker_id="w", started_at=T0 + timedelta(seconds=1), occurred_at=T0 + timedelta(seconds=2))
+    outcome = JobFinished(
+        job_id="j",
+        attempt=1,
+        producer="t",
+        outcome="succeeded",
+        disposition="succeeded",
+        worker_id="w",
+        started_at=T0 + timedelta(seconds=1),
+        occurred_at=T0 + timedelta(seconds=2),
+    )
     doc = fold(requested(), outcome)
     assert doc["status"] == "succeeded"
     assert doc["started_at"] == T0 + timedelta(seconds=1) and doc["worker_id"] == "w"

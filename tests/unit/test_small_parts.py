@@ -33,7 +33,9 @@ def test_job_ids_sort_by_creation_time() -> None:
     assert len({new_job_id() for _ in range(10_000)}) == 10_000
 
 
-@pytest.mark.parametrize(("text", "expected"), [("40MB", 40 * 1024**2), ("512KB", 512 * 1024), ("1GB", 1024**3), ("100", 100)])
+@pytest.mark.parametrize(
+    ("text", "expected"), [("40MB", 40 * 1024**2), ("512KB", 512 * 1024), ("1GB", 1024**3), ("100", 100)]
+)
 def test_parse_bytes(text: str, expected: int) -> None:
     assert parse_bytes(text) == expected
 
@@ -45,8 +47,13 @@ def test_parse_bytes_rejects_nonsense() -> None:
 
 @pytest.mark.parametrize(
     ("status", "outcome", "expected"),
-    [("succeeded", "succeeded", "completed"), ("dead_lettered", "failed", "failed"),
-     ("dead_lettered", "crashed", "crashed"), ("retrying", "failed", "retrying"), ("queued", None, "queued")],
+    [
+        ("succeeded", "succeeded", "completed"),
+        ("dead_lettered", "failed", "failed"),
+        ("dead_lettered", "crashed", "crashed"),
+        ("retrying", "failed", "retrying"),
+        ("queued", None, "queued"),
+    ],
 )
 def test_seed_001_status_names(status: str, outcome: str | None, expected: str) -> None:
     item = seed_list_item({"_id": "j", "status": status, "outcome": outcome, "attempt": 2})

@@ -62,9 +62,18 @@ def dead_letters(request: Request) -> DeadLetters:
 def entry(doc: dict[str, Any]) -> DlqEntryPublic:
     job: JobPublic = job_public(doc)
     return DlqEntryPublic(
-        dlqJobId=job.jobId, jobId=job.jobId, definitionKey=job.definitionKey, definitionVersion=job.definitionVersion,
-        kind=job.kind, jobName=job.jobName, params=job.params, attempts=job.attempt, maxAttempts=job.maxAttempts,
-        error=job.error, exitCode=job.exitCode, deadLetteredAt=doc.get("dead_lettered_at") or job.finishedAt,
+        dlqJobId=job.jobId,
+        jobId=job.jobId,
+        definitionKey=job.definitionKey,
+        definitionVersion=job.definitionVersion,
+        kind=job.kind,
+        jobName=job.jobName,
+        params=job.params,
+        attempts=job.attempt,
+        maxAttempts=job.maxAttempts,
+        error=job.error,
+        exitCode=job.exitCode,
+        deadLetteredAt=doc.get("dead_lettered_at") or job.finishedAt,
         createdAt=job.createdAt,
         history=job.attempts,
     )
@@ -79,7 +88,10 @@ async def list_dead_letters(
 ) -> DlqPagePublic:
     documents = await dead_letters(request).page(definitionKey, limit, offset)
     return DlqPagePublic(
-        data=[entry(doc) for doc in documents], count=len(documents), limit=limit, offset=offset,
+        data=[entry(doc) for doc in documents],
+        count=len(documents),
+        limit=limit,
+        offset=offset,
         nextOffset=offset + limit if len(documents) == limit else None,
     )
 

@@ -56,8 +56,13 @@ async def create_jobs(body: JobsBatchCreate, services: ServicesDep, request: Req
     items = []
     for outcome in outcomes:
         if isinstance(outcome, ApiError):
-            items.append(BatchItem(status="rejected", created=False,
-                                   error={"code": outcome.code, "message": str(outcome.detail), **outcome.extra}))
+            items.append(
+                BatchItem(
+                    status="rejected",
+                    created=False,
+                    error={"code": outcome.code, "message": str(outcome.detail), **outcome.extra},
+                )
+            )
         elif isinstance(outcome, BaseException):
             raise outcome
         else:

@@ -27,8 +27,13 @@ JOB_STATUSES = ("queued", "running", "retrying", "succeeded", "failed", "cancell
 async def require_known_jobs(services: ServicesDep, job_ids: list[str]) -> None:
     unknown = [job_id for job_id in dict.fromkeys(job_ids) if await services.jobs.get(job_id) is None]
     if unknown:
-        raise ApiError(422, "unknown_dependency", f"dependsOn: unknown job ids {', '.join(unknown)}",
-                       unknown=unknown, details=[{"field": "dependsOn"}])
+        raise ApiError(
+            422,
+            "unknown_dependency",
+            f"dependsOn: unknown job ids {', '.join(unknown)}",
+            unknown=unknown,
+            details=[{"field": "dependsOn"}],
+        )
 
 
 @router.post("", response_model=JobAccepted, status_code=201)
@@ -38,8 +43,11 @@ async def create_job(body: JobCreate, services: ServicesDep, response: Response,
     await require_live_worker(services, spec, body.queueIfNoWorker)
     await require_known_jobs(services, body.dependsOn)
     accepted = await services.submitter.submit(
-        spec, idempotency_key=body.idempotencyKey, body=body.model_dump(mode="json", exclude={"idempotencyKey"}),
-        not_before=body.runAt or body.notBefore, depends_on=body.dependsOn,
+        spec,
+        idempotency_key=body.idempotencyKey,
+        body=body.model_dump(mode="json", exclude={"idempotencyKey"}),
+        not_before=body.runAt or body.notBefore,
+        depends_on=body.dependsOn,
     )
     if not accepted.created:
         response.status_code = 200

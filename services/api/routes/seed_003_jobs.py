@@ -24,8 +24,15 @@ from shared.schedules import LABEL_TRIGGER, Schedule
 router = APIRouter(prefix="/api/jobs", tags=["scheduled jobs (seed 003)"])
 Priority = Literal["High", "Medium", "Low"]
 PRIORITY_VALUE = {"High": 10, "Medium": 0, "Low": -10}
-SEED_STATUS = {"queued": "pending", "retrying": "running", "running": "running", "succeeded": "success",
-               "failed": "failed", "dead_lettered": "failed", "cancelled": "failed"}
+SEED_STATUS = {
+    "queued": "pending",
+    "retrying": "running",
+    "running": "running",
+    "succeeded": "success",
+    "failed": "failed",
+    "dead_lettered": "failed",
+    "cancelled": "failed",
+}
 HISTORY_LIMIT = 1000
 
 
@@ -73,7 +80,7 @@ class Seed003JobUpdate(BaseModel):
 
 def command_type(command: str) -> Literal["script", "api", "shell"]:
     if command.startswith("script:"):
-        if not command[len("script:"):].strip():
+        if not command[len("script:") :].strip():
             raise ValueError("script: needs a path, e.g. script:/path/to/report.js")
         return "script"
     if command.startswith(("http://", "https://")):
@@ -85,12 +92,14 @@ def job_spec(command: str, priority: str, retry_policy: int | RetryPolicyObject 
     retries, backoff = _retries(retry_policy)
     kind = command_type(command)
     common: dict[str, Any] = dict(
-        job_name=name, priority=PRIORITY_VALUE[priority], max_attempts=retries + 1,
+        job_name=name,
+        priority=PRIORITY_VALUE[priority],
+        max_attempts=retries + 1,
         retry=RetryPolicy(base_seconds=backoff, max_seconds=max(backoff, 1.0) * 32, factor=2.0),
         labels={"api": "seed-003"},
     )
     if kind == "script":
-        return JobSpec(kind="native", program=command[len("script:"):].strip(), capability="script", **common)
+        return JobSpec(kind="native", program=command[len("script:") :].strip(), capability="script", **common)
     if kind == "api":
         return JobSpec(kind="http.post", url=command, capability="http", **common)
     return JobSpec(kind="shell", command=command, capability="shell", **common)
@@ -169,7 +178,11 @@ async def _require_seed_job(services: ServicesDep, job_id: str) -> Schedule:
 @router.post("", status_code=201)
 async def create_job(body: Seed003JobCreate, services: ServicesDep) -> dict[str, Any]:
     draft = ScheduleDraft(
-        cron=body.schedule, timezone=body.timezone, name=body.name, depends_on=body.dependencies, api="seed-003",
+        cron=body.schedule,
+        timezone=body.timezone,
+        name=body.name,
+        depends_on=body.dependencies,
+        api="seed-003",
         job=job_spec(body.command, body.priority, body.retryPolicy, body.name),
         original=body.model_dump(mode="json"),
     )
@@ -222,8 +235,12 @@ async def update_job(job_id: str, body: Seed003JobUpdate, services: ServicesDep)
         if command is None:
             raise ApiError(422, "validation_error", f"command: job {job_id} was not created with a command")
         try:
-            changes["job"] = job_spec(command, original.get("priority", "Medium"), original.get("retryPolicy"),
-                                      original.get("name") or current.name or "")
+            changes["job"] = job_spec(
+                command,
+                original.get("priority", "Medium"),
+                original.get("retryPolicy"),
+                original.get("name") or current.name or "",
+            )
         except ValueError as error:
             raise ApiError(422, "validation_error", f"command: {error}") from None
     schedule = await services.schedules.update(job_id, changes)
@@ -242,8 +259,14 @@ async def job_status(job_id: str, services: ServicesDep) -> dict[str, Any]:
     schedule = await _require_seed_job(services, job_id)
     runs = await _runs(services, job_id)
     view = job_view(schedule, runs[0] if runs else None)
-    return {"jobId": job_id, "name": schedule.name, "status": view["status"], "lastRun": view["lastRun"],
-            "nextRun": view["nextRun"], **statistics(runs)}
+    return {
+        "jobId": job_id,
+        "name": schedule.name,
+        "status": view["status"],
+        "lastRun": view["lastRun"],
+        "nextRun": view["nextRun"],
+        **statistics(runs),
+    }
 
 
 @router.get("/{job_id}/history")

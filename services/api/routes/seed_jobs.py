@@ -49,7 +49,9 @@ def ad_hoc_spec(body: AdHocJobCreate, max_retries: int, retry_delay_seconds: flo
         job_name=body.jobName,
         args=body.argv(),
         max_attempts=max_retries + 1,
-        retry=RetryPolicy(base_seconds=retry_delay_seconds, max_seconds=max(retry_delay_seconds, 1), factor=1, jitter=0),
+        retry=RetryPolicy(
+            base_seconds=retry_delay_seconds, max_seconds=max(retry_delay_seconds, 1), factor=1, jitter=0
+        ),
         capability="script",
         labels={"api": "seed-001"},
     )
@@ -77,7 +79,8 @@ async def start_job(request: Request, services: ServicesDep) -> Any:
         created = await create_seed_004(create, services.schedules, services.settings.http_job_timeout_seconds)
         return JSONResponse(created.model_dump(), status_code=201)
     raise ApiError(
-        422, "unknown_body_shape",
+        422,
+        "unknown_body_shape",
         'POST /jobs takes {"jobName", "arguments"} (ad-hoc run) or {"schedule", "api", "type"} (HTTP schedule)',
         acceptedShapes=[AD_HOC_EXAMPLE, SCHEDULE_EXAMPLE],
     )
@@ -92,6 +95,3 @@ async def list_jobs(
     """Seed 001: every job with status, retries, exit code and duration (newest first, paged)."""
     documents, _ = await services.jobs.page({}, limit, cursor)
     return [seed_list_item(doc) for doc in documents]
-
-
-

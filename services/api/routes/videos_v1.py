@@ -73,13 +73,16 @@ async def encode(
         target.unlink(missing_ok=True)
         raise ApiError(422, "validation_error", "video: the uploaded file is empty", details=[{"field": "video"}])
     body = JobCreate(
-        definitionKey=DEFINITION, definitionVersion=1, priority=priority,
+        definitionKey=DEFINITION,
+        definitionVersion=1,
+        priority=priority,
         params={"inputPath": str(target), "outputDir": str(outputs), "format": format, "quality": quality},
     )
     spec = spec_from_request(body, None, services.settings.default_retry_policy())
     accepted = await services.submitter.submit(spec)
-    return VideoAccepted(jobId=accepted.job_id, status="queued", message="Video encoding job created",
-                         inputFile=target.name)
+    return VideoAccepted(
+        jobId=accepted.job_id, status="queued", message="Video encoding job created", inputFile=target.name
+    )
 
 
 async def _video_job(services: Any, job_id: str) -> dict[str, Any]:
@@ -93,13 +96,20 @@ async def _video_job(services: Any, job_id: str) -> dict[str, Any]:
 async def status(job_id: str, services: ServicesDep) -> VideoStatus:
     document = await _video_job(services, job_id)
     result = document.get("result") if isinstance(document.get("result"), dict) else {}
-    progress = [entry["data"].get("percent") for entry in document.get("events", [])
-                if entry.get("type") == "job.progressed" and entry.get("name") == "progress"]
+    progress = [
+        entry["data"].get("percent")
+        for entry in document.get("events", [])
+        if entry.get("type") == "job.progressed" and entry.get("name") == "progress"
+    ]
     done = document.get("status") == "succeeded"
     return VideoStatus(
-        jobId=job_id, status=document.get("status") or "queued", definitionKey=DEFINITION,
-        progress=progress[-1] if progress else None, outputPath=result.get("outputPath"),
-        outputFilename=result.get("outputFilename"), error=document.get("error"),
+        jobId=job_id,
+        status=document.get("status") or "queued",
+        definitionKey=DEFINITION,
+        progress=progress[-1] if progress else None,
+        outputPath=result.get("outputPath"),
+        outputFilename=result.get("outputFilename"),
+        error=document.get("error"),
         downloadUrl=f"/v1/videos/{job_id}/download" if done else None,
     )
 
@@ -108,8 +118,12 @@ async def status(job_id: str, services: ServicesDep) -> VideoStatus:
 async def download(job_id: str, services: ServicesDep) -> FileResponse:
     document = await _video_job(services, job_id)
     if document.get("status") != "succeeded":
-        raise ApiError(409, "video_not_ready", f"job {job_id} is {document.get('status') or 'queued'}",
-                       status=document.get("status"))
+        raise ApiError(
+            409,
+            "video_not_ready",
+            f"job {job_id} is {document.get('status') or 'queued'}",
+            status=document.get("status"),
+        )
     result = document.get("result") or {}
     path = Path(result.get("outputPath") or "").resolve()  # noqa: ASYNC240 - one stat call
     if not path.is_relative_to(Path(services.settings.video_dir).resolve()) or not path.is_file():  # noqa: ASYNC240 - one stat call
