@@ -84,10 +84,13 @@ class CronScheduler:
         if not new:
             return
         marks = await self._store.watermarks(new)
-        self._owned |= new
         for partition in new:
             self._watermarks[partition] = marks.get(partition, 0.0)
         loaded = await self._store.load(new)
+        # Owned only once loaded: `tick` advances the watermark of every owned partition, and doing
+        # that while the schedules were still loading silently skipped the slots missed during the
+        # failover (seen in the kill -9 test).
+        self._owned |= new
         catchup: dict[float, list[str]] = {}
         decided: dict[tuple, Catchup] = {}  # schedules alike share one misfire decision
         now = time.time()
