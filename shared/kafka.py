@@ -103,13 +103,3 @@ async def create_topics(
             await asyncio.sleep(0.5)
         finally:
             await admin.close()
-
-
-async def wait_for_assignment(consumer: AIOKafkaConsumer, timeout: float = 60.0) -> None:
-    """Block until the group coordinator has given this consumer its partitions."""
-    loop = asyncio.get_running_loop()
-    deadline = loop.time() + timeout
-    while not consumer.assignment():
-        if loop.time() > deadline:
-            raise TimeoutError("no partitions assigned")
-        await asyncio.sleep(0.05)

@@ -26,3 +26,15 @@ class ServiceSettings(BaseSettings):
     # pickup at 500 ms), so latency-sensitive consumers poll with a short wait instead.
     kafka_fetch_max_wait_ms: int = Field(10, ge=0, alias="KAFKA_FETCH_MAX_WAIT_MS")
     metrics_port: int = Field(0, alias="METRICS_PORT", description="Prometheus port; 0 disables it")
+
+
+def millis_to_seconds(value: str | int | float) -> float:
+    """'1000ms', '1s' or 1000 -> seconds. Seed 000 writes delays such as RETRY_DELAY as '1000ms'."""
+    if isinstance(value, int | float):
+        return float(value) / 1000
+    text = value.strip().lower()
+    if text.endswith("ms"):
+        return float(text[:-2]) / 1000
+    if text.endswith("s"):
+        return float(text[:-1])
+    return float(text) / 1000

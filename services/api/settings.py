@@ -1,18 +1,7 @@
 from pydantic import Field, field_validator
 
 from shared.events import RetryPolicy
-from shared.settings import ServiceSettings
-
-
-def _millis_to_seconds(value: str | int | float) -> float:
-    if isinstance(value, int | float):
-        return float(value) / 1000
-    text = value.strip().lower()
-    if text.endswith("ms"):
-        return float(text[:-2]) / 1000
-    if text.endswith("s"):
-        return float(text[:-1])
-    return float(text) / 1000
+from shared.settings import ServiceSettings, millis_to_seconds
 
 
 class ApiSettings(ServiceSettings):
@@ -56,4 +45,4 @@ class ApiSettings(ServiceSettings):
     @field_validator("retry_delay_seconds", mode="before")
     @classmethod
     def _delay(cls, value: str | int | float) -> float:
-        return _millis_to_seconds(value)
+        return millis_to_seconds(value)

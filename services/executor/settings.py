@@ -22,18 +22,6 @@ def parse_bytes(text: str | int) -> int:
     return int(float(number) * _UNITS[unit])
 
 
-def parse_millis(text: str | int | float) -> float:
-    """'1000ms' or '1s' or 1000 -> seconds. Seed 000 writes RETRY_DELAY as '1000ms'."""
-    if isinstance(text, int | float):
-        return float(text) / 1000
-    value = text.strip().lower()
-    if value.endswith("ms"):
-        return float(value[:-2]) / 1000
-    if value.endswith("s"):
-        return float(value[:-1])
-    return float(value) / 1000
-
-
 class ExecutorSettings(ServiceSettings):
     worker_id: str = Field(default_factory=lambda: f"worker-{socket.gethostname()}-{os.getpid()}", alias="WORKER_ID")
     max_concurrent_executions: int = Field(10, ge=1, le=10_000, alias="MAX_CONCURRENT_EXECUTIONS")
