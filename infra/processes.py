@@ -40,6 +40,7 @@ class ManagedProcess:
     argv: list[str]
     env: dict[str, str] = field(default_factory=dict)
     log_path: Path | None = None
+    nice: int = 0  # added to the child's niceness: lower CPU priority for background work
     popen: subprocess.Popen[bytes] | None = None
 
     def start(self) -> "ManagedProcess":
@@ -52,9 +53,14 @@ class ManagedProcess:
             stderr=subprocess.STDOUT if output else None,
             stdin=subprocess.DEVNULL,
             start_new_session=True,
-            preexec_fn=_die_with_parent,  # noqa: PLW1509 - only calls prctl
+            preexec_fn=self._prepare_child,  # noqa: PLW1509 - only calls prctl and nice
         )
         return self
+
+    def _prepare_child(self) -> None:
+        _die_with_parent()
+        if self.nice:
+            os.nice(self.nice)
 
     @property
     def pid(self) -> int | None:

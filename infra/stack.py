@@ -28,6 +28,9 @@ SERVICE_MODULES = {
     "scheduler": "services.scheduler",
     "api": "services.api",
 }
+# Lower CPU priority (BACKGROUND_NICE): the projections may lag a little under load. The worker
+# registry is not among them: it judges worker health by heartbeat timing.
+BACKGROUND_SERVICES = ("analytics",)
 
 
 class StackSettings(BaseSettings):
@@ -45,6 +48,10 @@ class StackSettings(BaseSettings):
     # Prometheus: service i (in SERVICE_MODULES order) serves /metrics on base+i; 0 = off. The API
     # serves /metrics on its own port.
     metrics_port_base: int = Field(0, ge=0, alias="METRICS_PORT_BASE")
+    # Analytics may lag a little; submitting and starting jobs may not. On a small machine a lower
+    # CPU priority for the former keeps the submit-to-start path from queueing behind a projection
+    # batch. 0 = everyone equal.
+    background_nice: int = Field(10, ge=0, le=19, alias="BACKGROUND_NICE")
 
 
 @dataclass
@@ -149,6 +156,7 @@ class Stack:
             [sys.executable, "-m", SERVICE_MODULES[name]],
             env={**self.service_env(), **({"METRICS_PORT": str(port)} if port else {}), **(env or {})},
             log_path=self._log(label),
+            nice=self.settings.background_nice if name in BACKGROUND_SERVICES else 0,
         ).start()
         self.processes.append(process)
         return process

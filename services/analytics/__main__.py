@@ -9,6 +9,7 @@ import faust
 
 from services.analytics.app import build_app
 from services.analytics.settings import AnalyticsSettings
+from shared import eventloop
 from shared.logs import setup_logging
 from shared.telemetry import setup_tracing
 
@@ -36,6 +37,7 @@ def main() -> None:
     settings = AnalyticsSettings()
     setup_logging("analytics", settings.log_level)
     setup_tracing("analytics", settings.tracing_exporter, settings.tracing_file)
+    eventloop.use_for_faust()
     app = build_app(settings)
     worker = faust.Worker(app, loglevel=settings.log_level, quiet=True, redirect_stdouts=False)
     worker.execute_from_commandline()

@@ -1,6 +1,7 @@
-"""Accepting a job: record it in the outbox, then publish `JobRequested`. Idempotency keys make a
+"""Accepting a job: record it in the outbox and publish `JobRequested`. Idempotency keys make a
 repeated submission return the job that already exists instead of creating a second one."""
 
+import asyncio
 import hashlib
 import json
 from dataclasses import dataclass
@@ -56,12 +57,25 @@ class JobSubmitter:
         if idempotency_key is not None:
             document["idempotency_key"] = idempotency_key
             document["fingerprint"] = fingerprint(body)
+        if not held and idempotency_key is None:
+            # Nothing to check first, so the outbox write and the publish run side by side: the
+            # executor may start the job while the database is still writing, which keeps the
+            # database off the submit-to-start path. The client's 2xx still waits for both.
+            stored, published = await asyncio.gather(self._store(document), self.publish(event), return_exceptions=True)
+            if isinstance(published, BaseException):
+                raise stored if isinstance(stored, BaseException) else published
+            if isinstance(stored, BaseException):
+                raise ApiError(
+                    503,
+                    "unavailable",
+                    f"job {job_id} was published but the job store did not record it: {stored}",
+                    jobId=job_id,
+                ) from stored
+            return Accepted(job_id, created=True)
         try:
-            await self._outbox.add(document)
+            await self._store(document)
         except DuplicateRequest:
             return await self._existing(idempotency_key, document.get("fingerprint"))
-        except Exception as error:
-            raise ApiError(503, "unavailable", f"the job store is unavailable: {error}") from error
         if held:
             await self.publish_command(
                 JobDeferred(
@@ -75,6 +89,14 @@ class JobSubmitter:
         else:
             await self.publish(event)
         return Accepted(job_id, created=True)
+
+    async def _store(self, document: dict[str, Any]) -> None:
+        try:
+            await self._outbox.add(document)
+        except DuplicateRequest:
+            raise
+        except Exception as error:
+            raise ApiError(503, "unavailable", f"the job store is unavailable: {error}") from error
 
     async def publish_command(self, command: JobDeferred) -> None:
         try:

@@ -13,7 +13,7 @@ from services.executor.routing import CapabilityRouter
 from services.executor.runners import Runners
 from services.executor.settings import ExecutorSettings
 from services.executor.worker import Executor
-from shared import kafka, metrics, mongo, topics
+from shared import eventloop, kafka, metrics, mongo, topics
 from shared.definitions import registry
 from shared.errors import UndecodableMessage
 from shared.events import DrainWorker, decode
@@ -127,7 +127,7 @@ def main() -> None:
     settings = ExecutorSettings()
     setup_logging("executor", settings.log_level)
     setup_tracing("executor", settings.tracing_exporter, settings.tracing_file)
-    asyncio.run(serve(settings))
+    eventloop.run(serve(settings))
 
 
 if __name__ == "__main__":

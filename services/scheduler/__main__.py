@@ -19,7 +19,7 @@ from services.scheduler.held import HeldJobs
 from services.scheduler.settings import SchedulerSettings
 from services.scheduler.store import ScheduleStore
 from services.scheduler.timers import Timers
-from shared import kafka, metrics, mongo, topics
+from shared import eventloop, kafka, metrics, mongo, topics
 from shared.errors import UndecodableMessage
 from shared.events import CancelJob, JobDeferred, JobFinished, decode
 from shared.logs import setup_logging
@@ -145,7 +145,7 @@ def main() -> None:
     settings = SchedulerSettings()
     setup_logging("scheduler", settings.log_level)
     setup_tracing("scheduler", settings.tracing_exporter, settings.tracing_file)
-    asyncio.run(serve(settings))
+    eventloop.run(serve(settings))
 
 
 if __name__ == "__main__":
