@@ -60,6 +60,12 @@ class Leases:
             return False
         return True
 
+    async def release(self, attempts: Sequence[tuple[str, int]]) -> None:
+        """Give back leases of attempts this worker claimed but never started (it is leaving)."""
+        if attempts:
+            ids = [lease_id(job_id, attempt) for job_id, attempt in attempts]
+            await self._leases.delete_many({"_id": {"$in": ids}, "worker_id": self._worker_id, "state": "running"})
+
     async def holder(self, job_id: str, attempt: int) -> dict[str, Any] | None:
         return await self._leases.find_one({"_id": lease_id(job_id, attempt)})
 

@@ -26,6 +26,7 @@ class ExecutorSettings(ServiceSettings):
     worker_id: str = Field(default_factory=lambda: f"worker-{socket.gethostname()}-{os.getpid()}", alias="WORKER_ID")
     max_concurrent_executions: int = Field(10, ge=1, le=10_000, alias="MAX_CONCURRENT_EXECUTIONS")
     prefetch: int = Field(2000, ge=1, alias="EXECUTOR_PREFETCH")
+    claim_ahead: int = Field(50, ge=0, le=10_000, alias="EXECUTOR_CLAIM_AHEAD")
     heartbeat_interval_seconds: float = Field(10.0, gt=0, alias="HEARTBEAT_INTERVAL_SECONDS")
     lease_duration_seconds: float = Field(60.0, gt=0, alias="LEASE_DURATION_SECONDS")
     cancel_grace_ms: int = Field(5000, ge=0, alias="CANCEL_GRACE_MS")

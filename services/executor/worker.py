@@ -53,6 +53,7 @@ class Pending:
     concurrency_ref: str | None = field(compare=False, default=None)  # key@version when limited
     slot: str | None = field(compare=False, default=None)  # the concurrency slot it holds
     probe: bool = field(compare=False, default=False)  # re-queued to try for a slot again
+    claimed: bool = field(compare=False, default=False)  # this executor holds its lease
 
 
 class Executor:
@@ -79,6 +80,12 @@ class Executor:
         self._blocked: dict[str, list[Pending]] = {}
         self._offsets = OffsetTracker()
         self._heap: list[Pending] = []
+        # Claimed ahead: requests whose lease this executor holds, waiting for a free slot (a heap in
+        # the same order as `_heap`). One lease round trip per `slots` jobs is what bounds how fast
+        # a backlog of short jobs drains; claiming EXECUTOR_CLAIM_AHEAD more per round trip lifts
+        # that. Claimed requests stay here through a rebalance (their leases are ours), so the
+        # number is kept small; a later request with a higher priority still starts first.
+        self._claimed: list[Pending] = []
         self._order = itertools.count()
         self._running: dict[str, AttemptControl] = {}
         # job_id -> first cancelled attempt: later attempts of a cancelled job never start here,
@@ -147,10 +154,10 @@ class Executor:
         # Queued work on those partitions now belongs to another executor; it re-reads it from
         # the committed offset. Running attempts finish here (their leases keep them unique).
         await self.commit(revoked)
-        self._heap = [item for item in self._heap if item.partition not in revoked]
+        self._heap = [item for item in self._heap if item.claimed or item.partition not in revoked]
         heapq.heapify(self._heap)
         for ref, waiting in list(self._blocked.items()):
-            kept = [item for item in waiting if item.partition not in revoked]
+            kept = [item for item in waiting if item.claimed or item.partition not in revoked]
             heapq.heapify(kept)
             self._blocked[ref] = kept
         self._offsets.forget(revoked)
@@ -160,36 +167,103 @@ class Executor:
         while True:
             await self._wakeup.wait()
             self._wakeup.clear()
-            while self._heap and self._free_slots > 0 and not self._draining:
-                # Claim everything we can start now in one database round trip.
-                batch = [heapq.heappop(self._heap) for _ in range(min(self._free_slots, len(self._heap)))]
-                self._free_slots -= len(batch)
-                await self._start_batch(batch)
+            while self._free_slots > 0 and not self._draining and (self._heap or self._claimed):
+                if self._claimed and (not self._heap or self._claimed[0] < self._heap[0]):
+                    await self._start_claimed(heapq.heappop(self._claimed))
+                elif self._heap[0].claimed or self._limited(self._heap[0]):
+                    # Definitions with a concurrency limit take their slot and lease just in time,
+                    # so a backlog of them is never bound to this executor.
+                    self._free_slots -= 1
+                    await self._start_batch([heapq.heappop(self._heap)])
+                elif not await self._claim_ahead():
+                    break
+
+    def _limited(self, item: Pending) -> bool:
+        return self._limit_of is not None and self._slots is not None and self._limit_of(item.request) is not None
+
+    async def _claim_ahead(self) -> bool:
+        """Claim the best unlimited requests, up to the free slots plus EXECUTOR_CLAIM_AHEAD, in one
+        round trip. False when the database refused (the requests went back to the queue)."""
+        want = max(1, self._free_slots + self.settings.claim_ahead - len(self._claimed))
+        batch: list[Pending] = []
+        while self._heap and len(batch) < want and not self._heap[0].claimed and not self._limited(self._heap[0]):
+            batch.append(heapq.heappop(self._heap))
+        live = []
+        for item in batch:
+            if self._is_cancelled(item.request):
+                await self._end_unstarted(item)
+            else:
+                live.append(item)
+        try:
+            claimed = await self._leases.claim(
+                [(item.request.job_id, item.request.attempt) for item in live],
+                [item.request.spec.model_dump(mode="json") for item in live],
+            )
+        except Exception:
+            log.exception("claiming leases failed; requests go back to the queue")
+            for item in live:
+                heapq.heappush(self._heap, item)
+            await asyncio.sleep(0.5)
+            self._wakeup.set()
+            return False
+        for item, mine in zip(live, claimed, strict=True):
+            if mine:
+                item.claimed = True
+                heapq.heappush(self._claimed, item)
+            else:
+                log.debug("skip %s attempt %d: already claimed", item.request.job_id, item.request.attempt)
+                self._offsets.done(item.partition, item.offset)
+        return True
+
+    async def _start_claimed(self, item: Pending) -> None:
+        if self._is_cancelled(item.request):  # we hold its lease: end it here
+            try:
+                await self._publish_cancelled(item.request.job_id, item.request.attempt, "cancel requested")
+            except Exception:
+                log.exception("could not end cancelled %s; it stays claimed", item.request.job_id)
+                heapq.heappush(self._claimed, item)
+                await asyncio.sleep(0.5)
+                return
+            self._offsets.done(item.partition, item.offset)
+            return
+        self._free_slots -= 1
+        self._spawn(item)
+
+    async def _end_unstarted(self, item: Pending) -> None:
+        try:
+            await self._finish_cancelled(item.request.job_id, item.request.attempt, "cancel requested")
+        except Exception:
+            log.exception("could not end cancelled %s; it stays queued", item.request.job_id)
+            heapq.heappush(self._heap, item)
+            await asyncio.sleep(0.5)
+        else:
+            self._offsets.done(item.partition, item.offset)
+
+    def _spawn(self, item: Pending) -> None:
+        task = asyncio.create_task(self._run(item))
+        self._tasks.add(task)
+        task.add_done_callback(self._tasks.discard)
 
     def _release_slot(self) -> None:
         self._free_slots += 1
         self._wakeup.set()
 
     async def _start_batch(self, batch: list[Pending]) -> None:
-        cancelled = [item for item in batch if self._is_cancelled(item.request)]
+        """Start requests one slot each: concurrency slot first, then the lease (unless held)."""
+        cancelled = [item for item in batch if self._is_cancelled(item.request) and not item.claimed]
         if cancelled:
-            batch = [item for item in batch if not self._is_cancelled(item.request)]
+            batch = [item for item in batch if item not in cancelled]
             for item in cancelled:
-                try:
-                    await self._finish_cancelled(item.request.job_id, item.request.attempt, "cancel requested")
-                except Exception:
-                    log.exception("could not end cancelled %s; it stays queued", item.request.job_id)
-                    heapq.heappush(self._heap, item)
-                else:
-                    self._offsets.done(item.partition, item.offset)
+                await self._end_unstarted(item)
                 self._release_slot()
         batch = await self._take_concurrency_slots(batch)
         if not batch:
             return
+        unclaimed = [item for item in batch if not item.claimed]
         try:
             claimed = await self._leases.claim(
-                [(item.request.job_id, item.request.attempt) for item in batch],
-                [item.request.spec.model_dump(mode="json") for item in batch],
+                [(item.request.job_id, item.request.attempt) for item in unclaimed],
+                [item.request.spec.model_dump(mode="json") for item in unclaimed],
             )
         except Exception:
             log.exception("claiming leases failed; requests go back to the queue")
@@ -200,16 +274,16 @@ class Executor:
             await asyncio.sleep(0.5)
             self._wakeup.set()
             return
-        for item, mine in zip(batch, claimed, strict=True):
+        for item, mine in zip(unclaimed, claimed, strict=True):
+            item.claimed = mine
             if not mine:
                 log.debug("skip %s attempt %d: already claimed", item.request.job_id, item.request.attempt)
                 await self._give_back_concurrency_slot(item)
                 self._offsets.done(item.partition, item.offset)
                 self._release_slot()
-                continue
-            task = asyncio.create_task(self._run(item))
-            self._tasks.add(task)
-            task.add_done_callback(self._tasks.discard)
+        for item in batch:
+            if item.claimed:
+                self._spawn(item)
 
     # -- one attempt ---------------------------------------------------------------------------
     async def _run(self, item: Pending) -> None:
@@ -392,6 +466,9 @@ class Executor:
         """End an attempt nobody has started, unless some executor already holds its lease."""
         if not await self._leases.claim_cancelled(job_id, attempt):
             return
+        await self._publish_cancelled(job_id, attempt, reason)
+
+    async def _publish_cancelled(self, job_id: str, attempt: int, reason: str) -> None:
         log.info("cancel %s attempt %d before it started", job_id, attempt)
         finished = JobFinished(
             job_id=job_id,
@@ -416,8 +493,18 @@ class Executor:
             await asyncio.sleep(COMMIT_INTERVAL_SECONDS)
             await self.commit()
 
+    async def _release_claimed(self) -> None:
+        """Hand back the leases claimed ahead but not started, so the executor that takes the
+        partitions over runs them (their offsets stay uncommitted). If the database is away they
+        stay ours, and the registry re-requests them once this worker is gone."""
+        claimed, self._claimed = self._claimed, []
+        try:
+            await self._leases.release([(item.request.job_id, item.request.attempt) for item in claimed])
+        except Exception:
+            log.exception("could not release %d claimed attempts; the registry will recover them", len(claimed))
+
     def queue_depth(self) -> int:
-        return len(self._heap)
+        return len(self._heap) + len(self._claimed)
 
     def running_job_ids(self) -> list[str]:
         return list(self._running)
@@ -427,6 +514,7 @@ class Executor:
         `timeout` seconds (None: as long as they take) to finish. Their requests are re-read
         elsewhere and skipped there: the leases are ours."""
         self._draining = True
+        await self._release_claimed()
         await self.commit()
         with contextlib.suppress(Exception):
             self._consumer.unsubscribe()
