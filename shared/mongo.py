@@ -16,6 +16,7 @@ ALERTS = "alerts"  # alerts raised on job failure and dead-lettering (time-order
 EXECUTIONS = "executions"  # one record per finished attempt (time-ordered ids)
 FAILED_EXECUTIONS = "failed_executions"  # the failed ones again, so they page without a scan
 DLQ = "dlq"  # the jobs that are dead-lettered now (seed 002's dead-letter queue), by job id
+SCHEDULE_RUNS = "schedule_runs"  # {_id: job id, schedule_id}: a schedule's jobs, newest first by index
 # executor
 LEASES = "leases"  # one per (job_id, attempt): who runs it; makes redelivery a no-op
 CONCURRENCY_SLOTS = "concurrency_slots"  # `key@version:n`, n < concurrencyLimit: a running attempt's slot

@@ -22,6 +22,7 @@ from services.analytics.dlq import dlq_correction, dlq_operation
 from services.analytics.jobview import Event
 from services.analytics.projections import Change, JobProjection
 from services.analytics.records import alert_document, alert_for, alert_from_document, changed_executions
+from services.analytics.schedule_runs import ScheduleRuns
 from services.analytics.stats_store import StatsStore, pack
 from shared import mongo
 from shared.cost import CostSettings
@@ -40,6 +41,7 @@ class Collections:
     failed_executions: str = mongo.FAILED_EXECUTIONS
     alerts: str = mongo.ALERTS
     dlq: str = mongo.DLQ
+    schedule_runs: str = mongo.SCHEDULE_RUNS
 
     @classmethod
     def prefixed(cls, prefix: str) -> "Collections":
@@ -63,6 +65,7 @@ class Pipeline:
         self._failed = db[collections.failed_executions]
         self._alerts = db[collections.alerts]
         self._dlq = db[collections.dlq]
+        self._schedule_runs = ScheduleRuns(db[collections.schedule_runs], db[collections.jobs])
         self._stats = db[collections.stats]
         self.stats = StatsStore(self._stats, db[collections.jobs], instance)
         self._cost = cost
@@ -70,6 +73,7 @@ class Pipeline:
 
     async def start(self) -> None:
         await self.jobs.ensure_indexes()
+        await self._schedule_runs.start()
         await self._alerts.create_index("job_id")
         await self._failed.create_index("job_id")
         await self._dlq.create_index([("definition_key", 1), ("_id", -1)])
@@ -137,6 +141,7 @@ class Pipeline:
         await _idempotent(self._executions, executions)
         await _idempotent(self._failed, failed)
         await _idempotent(self._alerts, [InsertOne(alert_document(alert)) for alert in alerts])
+        await _idempotent(self._schedule_runs.collection, self._schedule_runs.operations(changes))
         dead_letters = [op for change in changes if (op := dlq_operation(change.before, change.after)) is not None]
         if dead_letters:
             await self._dlq.bulk_write(dead_letters, ordered=False)

@@ -42,7 +42,8 @@ class JobProjection:
         self._cache_size = cache_size
 
     async def ensure_indexes(self) -> None:
-        await self._jobs.create_index([("labels.schedule_id", 1), ("_id", -1)], sparse=True)
+        # `sk` is the only secondary index: the embedded database pays for every index on every
+        # write of a job document (a schedule's jobs are found through `schedule_runs` instead).
         await self._jobs.create_index("sk")
 
     def forget(self) -> None:

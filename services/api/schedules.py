@@ -65,6 +65,7 @@ class ScheduleService:
     def __init__(self, db: AsyncIOMotorDatabase, producer: AIOKafkaProducer, submitter: JobSubmitter) -> None:
         self._records = db[mongo.SCHEDULE_RECORDS]
         self._jobs = db[mongo.JOBS]
+        self._runs = db[mongo.SCHEDULE_RUNS]
         self._producer = producer
         self._submitter = submitter
 
@@ -187,11 +188,17 @@ class ScheduleService:
         return [Schedule.model_validate(doc["schedule"]) for doc in documents[:limit]], next_cursor
 
     async def executions(self, schedule_id: str, limit: int, cursor: str | None = None) -> list[dict[str, Any]]:
-        """The schedule's jobs from the `jobs` projection, newest first (index labels.schedule_id, _id)."""
-        query: dict[str, Any] = {f"labels.{LABEL_SCHEDULE}": schedule_id}
+        """The schedule's jobs, newest first: ids from `schedule_runs` (index schedule_id, _id),
+        then the documents from the `jobs` projection."""
+        query: dict[str, Any] = {"schedule_id": schedule_id}
         if cursor:
             query["_id"] = {"$lt": cursor}
-        return await self._jobs.find(query, {"event_ids": 0, "events": 0}).sort("_id", -1).limit(limit).to_list(limit)
+        runs = await self._runs.find(query, {"_id": 1}).sort("_id", -1).limit(limit).to_list(limit)
+        ids = [run["_id"] for run in runs]
+        if not ids:
+            return []
+        found = {doc["_id"]: doc async for doc in self._jobs.find({"_id": {"$in": ids}}, {"event_ids": 0, "events": 0})}
+        return [found[job_id] for job_id in ids if job_id in found]
 
     # -- helpers -----------------------------------------------------------------------------
     async def _graph(self) -> dict[str, list[str]]:
