@@ -70,7 +70,7 @@ class Insights:
         }
 
 
-def get_insights(request: Request) -> Insights:
+async def get_insights(request: Request) -> Insights:  # async: no worker-thread hop (see deps.py)
     return request.app.state.insights
 
 
