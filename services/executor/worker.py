@@ -195,10 +195,7 @@ class Executor:
             else:
                 live.append(item)
         try:
-            claimed = await self._leases.claim(
-                [(item.request.job_id, item.request.attempt) for item in live],
-                [item.request.spec.model_dump(mode="json") for item in live],
-            )
+            claimed = await self._claim_leases(live)
         except Exception:
             log.exception("claiming leases failed; requests go back to the queue")
             for item in live:
@@ -215,26 +212,31 @@ class Executor:
                 self._offsets.done(item.partition, item.offset)
         return True
 
+    async def _claim_leases(self, items: list[Pending]) -> list[bool]:
+        """One round trip; True where this executor now holds the attempt's lease. The spec goes
+        into the lease so that the registry can re-request the attempt if this worker dies."""
+        return await self._leases.claim(
+            [(item.request.job_id, item.request.attempt) for item in items],
+            [item.request.spec.model_dump(mode="json") for item in items],
+        )
+
     async def _start_claimed(self, item: Pending) -> None:
-        if self._is_cancelled(item.request):  # we hold its lease: end it here
-            try:
-                await self._publish_cancelled(item.request.job_id, item.request.attempt, "cancel requested")
-            except Exception:
-                log.exception("could not end cancelled %s; it stays claimed", item.request.job_id)
-                heapq.heappush(self._claimed, item)
-                await asyncio.sleep(0.5)
-                return
-            self._offsets.done(item.partition, item.offset)
+        if self._is_cancelled(item.request):
+            await self._end_unstarted(item)
             return
         self._free_slots -= 1
         self._spawn(item)
 
     async def _end_unstarted(self, item: Pending) -> None:
+        """End a cancelled request that never started. With its lease held here the outcome is
+        published at once; otherwise the lease is claimed as cancelled first (unless another
+        executor holds it, which then ends the attempt itself)."""
+        end = self._publish_cancelled if item.claimed else self._finish_cancelled
         try:
-            await self._finish_cancelled(item.request.job_id, item.request.attempt, "cancel requested")
+            await end(item.request.job_id, item.request.attempt, "cancel requested")
         except Exception:
-            log.exception("could not end cancelled %s; it stays queued", item.request.job_id)
-            heapq.heappush(self._heap, item)
+            log.exception("could not end cancelled %s; will try again", item.request.job_id)
+            heapq.heappush(self._claimed if item.claimed else self._heap, item)
             await asyncio.sleep(0.5)
         else:
             self._offsets.done(item.partition, item.offset)
@@ -250,7 +252,7 @@ class Executor:
 
     async def _start_batch(self, batch: list[Pending]) -> None:
         """Start requests one slot each: concurrency slot first, then the lease (unless held)."""
-        cancelled = [item for item in batch if self._is_cancelled(item.request) and not item.claimed]
+        cancelled = [item for item in batch if self._is_cancelled(item.request)]
         if cancelled:
             batch = [item for item in batch if item not in cancelled]
             for item in cancelled:
@@ -261,10 +263,7 @@ class Executor:
             return
         unclaimed = [item for item in batch if not item.claimed]
         try:
-            claimed = await self._leases.claim(
-                [(item.request.job_id, item.request.attempt) for item in unclaimed],
-                [item.request.spec.model_dump(mode="json") for item in unclaimed],
-            )
+            claimed = await self._claim_leases(unclaimed)
         except Exception:
             log.exception("claiming leases failed; requests go back to the queue")
             for item in batch:
