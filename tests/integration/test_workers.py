@@ -189,6 +189,44 @@ def test_drain_finishes_running_jobs_then_the_executor_exits(
     assert running_stack.wait_status(late, "succeeded")["workerId"] == "w-drain-2"
 
 
+def test_drain_hands_requests_claimed_ahead_to_the_next_worker(
+    running_stack: StackUnderTest, start_executor: StartExecutor
+) -> None:
+    # Given four 8-second jobs waiting for a worker with their capability, and a one-slot worker
+    # that starts and reads them in one go: it runs one and holds the leases of the other three
+    # (claimed ahead of its free slots)
+    job = {"kind": "native", "program": "/bin/sleep", "args": ["8"], "capability": "handoff", "queueIfNoWorker": True}
+    response = running_stack.http.post("/v1/jobs/batch", json={"jobs": [job] * 4})
+    assert response.status_code == 201, response.text
+    job_ids = [item["jobId"] for item in response.json()["data"]]
+    process = start_executor("w-handoff", "handoff", slots=1, wait=False)
+    leases = MongoClient(running_stack.stack.mongo_url)["jobstream"]["leases"]
+    first_attempts = {"_id": {"$in": [f"{job_id}:1" for job_id in job_ids]}}
+
+    def all_claimed() -> bool:
+        return [lease["worker_id"] for lease in leases.find(first_attempts)] == ["w-handoff"] * 4
+
+    wait_for(all_claimed, 60, 0.1, "four leases claimed in one round trip")
+    running = wait_for(
+        lambda: [j for j in job_ids if running_stack.job(j)["status"] == "running"], 10, 0.1, "one running"
+    )
+    waiting = [job_id for job_id in job_ids if job_id not in running]
+    assert len(running) == 1
+    wait_for(lambda: worker(running_stack, "w-handoff").get("status") == "busy", 30, 0.2, "registered")
+    # When it is drained
+    assert running_stack.http.post("/v1/workers/w-handoff/drain").status_code == 202
+    wait_for(lambda: worker(running_stack, "w-handoff")["status"] == "draining", 5, 0.1, "draining")
+    # Then it gives the claimed leases back at once, finishes its running job and exits
+    wait_for(lambda: len(list(leases.find(first_attempts))) == 1, 5, 0.1, "claimed leases released")
+    assert running_stack.wait_status(running[0], "succeeded")["workerId"] == "w-handoff"
+    wait_for(lambda: not process.alive(), 30, 0.2, "executor exit")
+    assert {running_stack.job(job_id)["status"] for job_id in waiting} == {"queued"}
+    # and the next worker with that capability runs the other three
+    start_executor("w-handoff-2", "handoff")
+    for job_id in waiting:
+        assert running_stack.wait_status(job_id, "succeeded", timeout=60)["workerId"] == "w-handoff-2"
+
+
 def test_kill_9_mid_jobs_reruns_every_attempt_elsewhere_and_loses_nothing(
     running_stack: StackUnderTest, start_executor: StartExecutor
 ) -> None:
