@@ -64,19 +64,32 @@ def join_executor(stack: Stack, worker_id: str, slots: int) -> None:
     http.close()
 
 
-async def measure(stack: Stack, executors: int, args: argparse.Namespace) -> dict:
+async def measure(stack: Stack, watch: "tp.FinishedWatch", executors: int, args: argparse.Namespace) -> dict:
+    body = sleep_body(args.sleep_seconds)
     results = {
-        "sleep": await tp.throughput(
-            stack, args.sleep_n, args.clients, sleep_body(args.sleep_seconds), f"scale_sleep_{executors}x"
-        ),
-        "noop": await tp.throughput(stack, args.noop_n, 4, tp.NOOP, f"scale_noop_batch_{executors}x", 100),
+        "sleep": await tp.throughput(stack, watch, args.sleep_n, args.clients, body, f"scale_sleep_{executors}x"),
+        "noop": await tp.throughput(stack, watch, args.noop_n, 4, tp.NOOP, f"scale_noop_batch_{executors}x", 100),
     }
     if args.native_n:
         native = {"kind": "native", "program": "/bin/true"}
         results["native"] = await tp.throughput(
-            stack, args.native_n, args.clients, native, f"scale_native_{executors}x"
+            stack, watch, args.native_n, args.clients, native, f"scale_native_{executors}x"
         )
     return results
+
+
+async def measure_all(stack: Stack, args: argparse.Namespace) -> dict[int, dict]:
+    watch = tp.FinishedWatch(stack.bootstrap)
+    await watch.start()
+    warm, _ = await tp.submit_all(stack.api_url, [tp.NOOP] * 50, 4)
+    await tp.wait_terminal(stack, warm, 180, watch)
+    table: dict[int, dict] = {}
+    for executors in range(1, args.executors + 1):
+        if executors > 1:
+            await asyncio.to_thread(join_executor, stack, f"scale-{executors}", args.slots)
+        table[executors] = await measure(stack, watch, executors, args)
+    await watch.stop()
+    return table
 
 
 def main() -> None:
@@ -98,19 +111,14 @@ def main() -> None:
         log_to_files=True,
         env={"LOG_LEVEL": "WARNING", "MAX_CONCURRENT_EXECUTIONS": str(args.slots), "WORKER_ID": "scale-1"},
     )
-    table: dict[int, dict] = {}
     try:
         stack.start_servers()
         stack.create_topics()
         stack.start_services()
         http = httpx.Client(base_url=stack.api_url, timeout=10)
         wait_until(lambda: http.get("/v1/workers", params={"status": "idle"}).json()["count"], 180, "a live worker")
-        warm = [http.post("/v1/jobs", json=tp.NOOP).json()["jobId"] for _ in range(50)]
-        asyncio.run(tp.wait_terminal(stack.mongo_url, warm, timeout=180))
-        for executors in range(1, args.executors + 1):
-            if executors > 1:
-                join_executor(stack, f"scale-{executors}", args.slots)
-            table[executors] = asyncio.run(measure(stack, executors, args))
+        http.close()
+        table = asyncio.run(measure_all(stack, args))
     finally:
         stack.stop()
     print(
