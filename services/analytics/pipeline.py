@@ -12,9 +12,8 @@ from collections.abc import Awaitable, Callable, Sequence
 from dataclasses import dataclass
 from typing import Any
 
-from motor.motor_asyncio import AsyncIOMotorCollection, AsyncIOMotorDatabase
+from motor.motor_asyncio import AsyncIOMotorDatabase
 from pymongo import InsertOne, ReplaceOne
-from pymongo.errors import BulkWriteError
 
 from services.analytics import metrics
 from services.analytics.contributions import Counters, contribution, delta, merge
@@ -24,12 +23,12 @@ from services.analytics.projections import Change, JobProjection
 from services.analytics.records import alert_document, alert_for, alert_from_document, changed_executions
 from services.analytics.schedule_runs import ScheduleRuns
 from services.analytics.stats_store import StatsStore, pack
+from services.analytics.writes import write_idempotent
 from shared import mongo
 from shared.cost import CostSettings
 from shared.events import JobAlerted
 
 log = logging.getLogger(__name__)
-DUPLICATE_KEY = 11000
 PublishAlerts = Callable[[list[JobAlerted]], Awaitable[None]]
 
 
@@ -138,21 +137,10 @@ class Pipeline:
                 executions.append(ReplaceOne({"_id": record["_id"]}, record, upsert=True))
                 if record["failed"]:
                     failed.append(ReplaceOne({"_id": record["_id"]}, record, upsert=True))
-        await _idempotent(self._executions, executions)
-        await _idempotent(self._failed, failed)
-        await _idempotent(self._alerts, [InsertOne(alert_document(alert)) for alert in alerts])
-        await _idempotent(self._schedule_runs.collection, self._schedule_runs.operations(changes))
+        await write_idempotent(self._executions, executions)
+        await write_idempotent(self._failed, failed)
+        await write_idempotent(self._alerts, [InsertOne(alert_document(alert)) for alert in alerts])
+        await self._schedule_runs.record(changes)
         dead_letters = [op for change in changes if (op := dlq_operation(change.before, change.after)) is not None]
         if dead_letters:
             await self._dlq.bulk_write(dead_letters, ordered=False)
-
-
-async def _idempotent(collection: AsyncIOMotorCollection, operations: list[Any]) -> None:
-    """Bulk write where a duplicate id means "written before" (a redelivered batch), not an error."""
-    if not operations:
-        return
-    try:
-        await collection.bulk_write(operations, ordered=False)
-    except BulkWriteError as error:
-        if any(w["code"] != DUPLICATE_KEY for w in error.details["writeErrors"]):
-            raise

@@ -12,13 +12,12 @@ from typing import Any
 
 from motor.motor_asyncio import AsyncIOMotorCollection
 from pymongo import InsertOne
-from pymongo.errors import BulkWriteError
 
 from services.analytics.projections import Change
+from services.analytics.writes import write_idempotent
 from shared.schedules import LABEL_SCHEDULE
 
 log = logging.getLogger(__name__)
-DUPLICATE_KEY = 11000
 LEGACY_INDEX = "labels.schedule_id_1__id_-1"
 
 
@@ -38,15 +37,15 @@ def run_records(changes: Sequence[Change]) -> list[dict[str, Any]]:
 
 class ScheduleRuns:
     def __init__(self, collection: AsyncIOMotorCollection, jobs: AsyncIOMotorCollection) -> None:
-        self.collection = collection
+        self._collection = collection
         self._jobs = jobs
 
     async def start(self) -> None:
-        await self.collection.create_index([("schedule_id", 1), ("_id", -1)])
+        await self._collection.create_index([("schedule_id", 1), ("_id", -1)])
         await self._migrate()
 
-    def operations(self, changes: Sequence[Change]) -> list[InsertOne]:
-        return [InsertOne(record) for record in run_records(changes)]
+    async def record(self, changes: Sequence[Change]) -> None:
+        await write_idempotent(self._collection, [InsertOne(record) for record in run_records(changes)])
 
     async def _migrate(self) -> None:
         """Databases from before `schedule_runs`: copy the scheduled jobs through the old index,
@@ -59,19 +58,8 @@ class ScheduleRuns:
         async for job in self._jobs.find({f"labels.{LABEL_SCHEDULE}": {"$exists": True}}, {"labels": 1}):
             batch.append(InsertOne({"_id": job["_id"], "schedule_id": schedule_of(job)}))
             if len(batch) == 500:
-                copied += await self._insert(batch)
+                copied += await write_idempotent(self._collection, batch)
                 batch = []
-        copied += await self._insert(batch)
+        copied += await write_idempotent(self._collection, batch)
         await self._jobs.drop_index(LEGACY_INDEX)
         log.info("schedule_runs: copied %d scheduled jobs and dropped the old jobs index", copied)
-
-    async def _insert(self, batch: list[InsertOne]) -> int:
-        if not batch:
-            return 0
-        try:
-            result = await self.collection.bulk_write(batch, ordered=False)
-        except BulkWriteError as error:  # duplicates from an interrupted earlier run are fine
-            if any(w["code"] != DUPLICATE_KEY for w in error.details["writeErrors"]):
-                raise
-            return error.details["nInserted"]
-        return result.inserted_count

@@ -53,7 +53,7 @@ class Pending:
     concurrency_ref: str | None = field(compare=False, default=None)  # key@version when limited
     slot: str | None = field(compare=False, default=None)  # the concurrency slot it holds
     probe: bool = field(compare=False, default=False)  # re-queued to try for a slot again
-    claimed: bool = field(compare=False, default=False)  # this executor holds its lease
+    claimed: bool = field(compare=False, default=False)  # claimed ahead: this executor holds its lease
 
 
 class Executor:
@@ -154,10 +154,10 @@ class Executor:
         # Queued work on those partitions now belongs to another executor; it re-reads it from
         # the committed offset. Running attempts finish here (their leases keep them unique).
         await self.commit(revoked)
-        self._heap = [item for item in self._heap if item.claimed or item.partition not in revoked]
+        self._heap = [item for item in self._heap if item.partition not in revoked]
         heapq.heapify(self._heap)
         for ref, waiting in list(self._blocked.items()):
-            kept = [item for item in waiting if item.claimed or item.partition not in revoked]
+            kept = [item for item in waiting if item.partition not in revoked]
             heapq.heapify(kept)
             self._blocked[ref] = kept
         self._offsets.forget(revoked)
@@ -170,7 +170,7 @@ class Executor:
             while self._free_slots > 0 and not self._draining and (self._heap or self._claimed):
                 if self._claimed and (not self._heap or self._claimed[0] < self._heap[0]):
                     await self._start_claimed(heapq.heappop(self._claimed))
-                elif self._heap[0].claimed or self._limited(self._heap[0]):
+                elif self._limited(self._heap[0]):
                     # Definitions with a concurrency limit take their slot and lease just in time,
                     # so a backlog of them is never bound to this executor.
                     self._free_slots -= 1
@@ -186,7 +186,7 @@ class Executor:
         round trip. False when the database refused (the requests went back to the queue)."""
         want = max(1, self._free_slots + self.settings.claim_ahead - len(self._claimed))
         batch: list[Pending] = []
-        while self._heap and len(batch) < want and not self._heap[0].claimed and not self._limited(self._heap[0]):
+        while self._heap and len(batch) < want and not self._limited(self._heap[0]):
             batch.append(heapq.heappop(self._heap))
         live = []
         for item in batch:
@@ -251,7 +251,7 @@ class Executor:
         self._wakeup.set()
 
     async def _start_batch(self, batch: list[Pending]) -> None:
-        """Start requests one slot each: concurrency slot first, then the lease (unless held)."""
+        """Start requests one slot each: concurrency slot first, then the lease."""
         cancelled = [item for item in batch if self._is_cancelled(item.request)]
         if cancelled:
             batch = [item for item in batch if item not in cancelled]
@@ -261,9 +261,8 @@ class Executor:
         batch = await self._take_concurrency_slots(batch)
         if not batch:
             return
-        unclaimed = [item for item in batch if not item.claimed]
         try:
-            claimed = await self._claim_leases(unclaimed)
+            claimed = await self._claim_leases(batch)
         except Exception:
             log.exception("claiming leases failed; requests go back to the queue")
             for item in batch:
@@ -273,16 +272,14 @@ class Executor:
             await asyncio.sleep(0.5)
             self._wakeup.set()
             return
-        for item, mine in zip(unclaimed, claimed, strict=True):
-            item.claimed = mine
+        for item, mine in zip(batch, claimed, strict=True):
             if not mine:
                 log.debug("skip %s attempt %d: already claimed", item.request.job_id, item.request.attempt)
                 await self._give_back_concurrency_slot(item)
                 self._offsets.done(item.partition, item.offset)
                 self._release_slot()
-        for item in batch:
-            if item.claimed:
-                self._spawn(item)
+                continue
+            self._spawn(item)
 
     # -- one attempt ---------------------------------------------------------------------------
     async def _run(self, item: Pending) -> None:
